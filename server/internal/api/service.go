@@ -1,0 +1,63 @@
+// Package api implements the server HTTP API (generated Echo interface in gen/)
+// on top of a Service, the node's operations.
+package api
+
+import (
+	"context"
+	"time"
+
+	"github.com/centrifugehq/centrifuge/server/internal/engine"
+	"github.com/centrifugehq/centrifuge/server/internal/protocol"
+)
+
+// PublishOptions tune a server-side publish.
+type PublishOptions struct {
+	SkipHistory    bool
+	Tags           map[string]string
+	IdempotencyKey string
+}
+
+// RefreshOptions for a server-side refresh of a user's (or one client's) connections.
+type RefreshOptions struct {
+	// Expired disconnects the connections at once with 3005.
+	Expired bool
+	// ExpireAt (unix seconds) is the new expiry; 0 means never.
+	ExpireAt int64
+	// Info replaces conn_info when set.
+	Info []byte
+}
+
+// NodeInfo describes one live node.
+type NodeInfo struct {
+	UID         string
+	Name        string
+	Version     string
+	NumClients  int
+	NumUsers    int
+	NumSubs     int
+	NumChannels int
+	Uptime      time.Duration
+}
+
+// Service is what the HTTP API needs from the node. Every method takes the
+// project name ("" means the default project). Errors that are a
+// *protocol.Error are shown to the API caller as {"error": {code, message}};
+// any other error is an internal error (code 100).
+type Service interface {
+	Publish(ctx context.Context, project, channel string, data []byte, opts PublishOptions) (engine.StreamPosition, error)
+	// Subscribe subscribes every connection of user (or only client, when set) to channel.
+	Subscribe(ctx context.Context, project, user, channel, client string) error
+	// Unsubscribe unsubscribes user's connections (or only client) from channel.
+	Unsubscribe(ctx context.Context, project, user, channel, client string) error
+	// Disconnect closes user's connections (or only client) with d.
+	Disconnect(ctx context.Context, project, user, client string, d protocol.Disconnect) error
+	Refresh(ctx context.Context, project, user, client string, opts RefreshOptions) error
+	Presence(ctx context.Context, project, channel string) (map[string]*engine.ClientInfo, error)
+	PresenceStats(ctx context.Context, project, channel string) (engine.PresenceStats, error)
+	History(ctx context.Context, project, channel string, opts engine.HistoryOptions) (engine.HistoryResult, error)
+	HistoryRemove(ctx context.Context, project, channel string) error
+	// Channels lists active channels (with at least one subscriber) whose name
+	// matches pattern (path.Match syntax; "" matches all), with their subscriber counts.
+	Channels(ctx context.Context, project, pattern string) (map[string]int, error)
+	Info(ctx context.Context) ([]NodeInfo, error)
+}

@@ -1,0 +1,206 @@
+// Package structure holds the projects (tenants) and their namespaces: names,
+// credentials and channel options, and resolves a channel to its options.
+package structure
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"sync/atomic"
+	"time"
+
+	"github.com/centrifugehq/centrifuge/server/internal/channel"
+)
+
+// DefaultProject serves the unprefixed endpoints (/connection/websocket, /api/<method>).
+const DefaultProject = "default"
+
+var (
+	// ErrUnknownProject is returned for a project name not configured.
+	ErrUnknownProject = errors.New("unknown project")
+	// ErrUnknownNamespace is returned for a channel in a namespace not configured.
+	ErrUnknownNamespace = errors.New("unknown namespace")
+)
+
+// NameRe is what project and namespace names must match (as in the original Centrifuge).
+var NameRe = regexp.MustCompile(`^[-a-zA-Z0-9_]{2,64}$`)
+
+// ChannelOptions apply to every channel of a project or namespace (PROTOCOL.md section 7).
+type ChannelOptions struct {
+	// Presence keeps who is subscribed (presence, presence_stats).
+	Presence bool `yaml:"presence" json:"presence"`
+	// JoinLeave emits join and leave events. Subscribers get them when they ask
+	// (subscribe with join_leave: true) or when ForcePushJoinLeave is set.
+	JoinLeave          bool `yaml:"join_leave" json:"join_leave"`
+	ForcePushJoinLeave bool `yaml:"force_push_join_leave" json:"force_push_join_leave"`
+	// HistorySize and HistoryTTL both > 0 keep history (and allow recovery).
+	HistorySize int      `yaml:"history_size" json:"history_size"`
+	HistoryTTL  Duration `yaml:"history_ttl" json:"history_ttl"`
+	// ForceRecovery makes every subscription recoverable; otherwise a client asks
+	// with recoverable: true (needs history).
+	ForceRecovery bool `yaml:"force_recovery" json:"force_recovery"`
+	// AllowSubscribeForClient lets connections subscribe (non-private channels).
+	AllowSubscribeForClient bool `yaml:"allow_subscribe_for_client" json:"allow_subscribe_for_client"`
+	// AllowPublishForClient lets connections publish (subscribed or not).
+	AllowPublishForClient bool `yaml:"allow_publish_for_client" json:"allow_publish_for_client"`
+	// AllowPresenceForClient / AllowHistoryForClient let any connection call
+	// presence / history; subscribers of the channel always may.
+	AllowPresenceForClient bool `yaml:"allow_presence_for_client" json:"allow_presence_for_client"`
+	AllowHistoryForClient  bool `yaml:"allow_history_for_client" json:"allow_history_for_client"`
+	// AllowAnonymous lets connections with an empty user subscribe and publish.
+	AllowAnonymous bool `yaml:"allow_anonymous" json:"allow_anonymous"`
+	// AllowUserLimitedChannels enables "name#42,56" channels.
+	AllowUserLimitedChannels bool `yaml:"allow_user_limited_channels" json:"allow_user_limited_channels"`
+	// Watch shows the channel's messages in the admin live view.
+	Watch bool `yaml:"watch" json:"watch"`
+	// SubscribeProxy is the web app's URL asked about private channels (later issue).
+	SubscribeProxy string `yaml:"subscribe_proxy" json:"subscribe_proxy"`
+}
+
+// HistoryEnabled reports whether publications are kept.
+func (o ChannelOptions) HistoryEnabled() bool {
+	return o.HistorySize > 0 && o.HistoryTTL > 0
+}
+
+// Namespace is a named group of channels ("chat:room") with its own options.
+type Namespace struct {
+	Name    string         `yaml:"name" json:"name"`
+	Options ChannelOptions `yaml:"options" json:"options"`
+}
+
+// Project is a tenant with its own credentials, options and namespaces.
+type Project struct {
+	Name string `yaml:"name" json:"name"`
+	// Secret is the HMAC key for HS256 connection and subscription tokens.
+	Secret string `yaml:"secret" json:"secret"`
+	// APIKey authenticates the server HTTP API.
+	APIKey string `yaml:"api_key" json:"api_key"`
+	// TokenRSAPublicKey / TokenECDSAPublicKey (PEM) enable RS256 / ES256 tokens.
+	TokenRSAPublicKey   string         `yaml:"token_rsa_public_key" json:"token_rsa_public_key"`
+	TokenECDSAPublicKey string         `yaml:"token_ecdsa_public_key" json:"token_ecdsa_public_key"`
+	Options             ChannelOptions `yaml:"options" json:"options"`
+	Namespaces          []Namespace    `yaml:"namespaces" json:"namespaces"`
+}
+
+// Validate checks names, credentials and options.
+func (p *Project) Validate() error {
+	if !NameRe.MatchString(p.Name) {
+		return fmt.Errorf("project name %q must match %s", p.Name, NameRe)
+	}
+	if p.Secret == "" && p.TokenRSAPublicKey == "" && p.TokenECDSAPublicKey == "" {
+		return fmt.Errorf("project %q: secret (or a token public key) is required", p.Name)
+	}
+	if len(p.Secret) > 0 && len(p.Secret) < 16 {
+		return fmt.Errorf("project %q: secret must be at least 16 characters", p.Name)
+	}
+	if len(p.APIKey) > 0 && len(p.APIKey) < 16 {
+		return fmt.Errorf("project %q: api_key must be at least 16 characters", p.Name)
+	}
+	if err := p.Options.validate(); err != nil {
+		return fmt.Errorf("project %q: %w", p.Name, err)
+	}
+	seen := map[string]bool{}
+	for _, ns := range p.Namespaces {
+		if !NameRe.MatchString(ns.Name) {
+			return fmt.Errorf("project %q: namespace name %q must match %s", p.Name, ns.Name, NameRe)
+		}
+		if seen[ns.Name] {
+			return fmt.Errorf("project %q: namespace %q defined twice", p.Name, ns.Name)
+		}
+		seen[ns.Name] = true
+		if err := ns.Options.validate(); err != nil {
+			return fmt.Errorf("project %q namespace %q: %w", p.Name, ns.Name, err)
+		}
+	}
+	return nil
+}
+
+func (o ChannelOptions) validate() error {
+	if o.HistorySize < 0 {
+		return errors.New("history_size must not be negative")
+	}
+	if o.HistoryTTL < 0 {
+		return errors.New("history_ttl must not be negative")
+	}
+	if (o.HistorySize > 0) != (o.HistoryTTL > 0) {
+		return errors.New("history_size and history_ttl must be set together")
+	}
+	if o.ForceRecovery && !o.HistoryEnabled() {
+		return errors.New("force_recovery needs history_size and history_ttl")
+	}
+	return nil
+}
+
+// ChannelOptions resolves the options of a parsed channel: its namespace's, or
+// the project's top-level ones when it has none.
+func (p *Project) ChannelOptions(ch channel.Name) (ChannelOptions, error) {
+	if ch.Namespace == "" {
+		return p.Options, nil
+	}
+	for i := range p.Namespaces {
+		if p.Namespaces[i].Name == ch.Namespace {
+			return p.Namespaces[i].Options, nil
+		}
+	}
+	return ChannelOptions{}, fmt.Errorf("%w %q", ErrUnknownNamespace, ch.Namespace)
+}
+
+// Registry holds the current set of projects. Readers get an immutable snapshot;
+// Set replaces it atomically (live edits from the admin UI in a later issue).
+type Registry struct {
+	projects atomic.Pointer[map[string]*Project]
+}
+
+// NewRegistry validates projects and returns a registry holding them.
+func NewRegistry(projects []Project) (*Registry, error) {
+	r := &Registry{}
+	if err := r.Set(projects); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// Set validates and replaces all projects.
+func (r *Registry) Set(projects []Project) error {
+	m := make(map[string]*Project, len(projects))
+	for i := range projects {
+		p := projects[i]
+		if err := p.Validate(); err != nil {
+			return err
+		}
+		if _, dup := m[p.Name]; dup {
+			return fmt.Errorf("project %q defined twice", p.Name)
+		}
+		m[p.Name] = &p
+	}
+	r.projects.Store(&m)
+	return nil
+}
+
+// Get returns a project by name ("" means DefaultProject).
+func (r *Registry) Get(name string) (*Project, error) {
+	if name == "" {
+		name = DefaultProject
+	}
+	p, ok := (*r.projects.Load())[name]
+	if !ok {
+		return nil, fmt.Errorf("%w %q", ErrUnknownProject, name)
+	}
+	return p, nil
+}
+
+// List returns every project.
+func (r *Registry) List() []*Project {
+	m := *r.projects.Load()
+	out := make([]*Project, 0, len(m))
+	for _, p := range m {
+		out = append(out, p)
+	}
+	return out
+}
+
+// Duration is a time.Duration written as "300s", "1m" or a number of seconds.
+type Duration time.Duration
+
+// D returns the value as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
