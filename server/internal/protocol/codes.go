@@ -65,27 +65,27 @@ func (d Disconnect) Reconnect() bool {
 
 // Disconnect codes. 3000–3499 and 4000–4499 reconnect; 3500–3999 and 4500–4999 are terminal.
 var (
-	DisconnectNormal              = Disconnect{Code: 3000, Reason: "normal"}
-	DisconnectShutdown            = Disconnect{Code: 3001, Reason: "shutdown"}
-	DisconnectServerError         = Disconnect{Code: 3004, Reason: "internal server error"}
-	DisconnectExpired             = Disconnect{Code: 3005, Reason: "connection expired"}
-	DisconnectSubExpired          = Disconnect{Code: 3006, Reason: "subscription expired"}
-	DisconnectSlow                = Disconnect{Code: 3008, Reason: "slow"}
-	DisconnectWriteError          = Disconnect{Code: 3009, Reason: "write error"}
-	DisconnectInsufficientState   = Disconnect{Code: 3010, Reason: "insufficient state"}
-	DisconnectForceReconnect      = Disconnect{Code: 3011, Reason: "force reconnect"}
-	DisconnectNoPong              = Disconnect{Code: 3012, Reason: "no pong"}
-	DisconnectTooManyRequests     = Disconnect{Code: 3013, Reason: "too many requests"}
-	DisconnectInvalidToken        = Disconnect{Code: 3500, Reason: "invalid token"}
-	DisconnectBadRequest          = Disconnect{Code: 3501, Reason: "bad request"}
-	DisconnectStale               = Disconnect{Code: 3502, Reason: "stale"}
-	DisconnectForceNoReconnect    = Disconnect{Code: 3503, Reason: "force disconnect"}
-	DisconnectConnectionLimit     = Disconnect{Code: 3504, Reason: "connection limit"}
-	DisconnectChannelLimit        = Disconnect{Code: 3505, Reason: "channel limit"}
-	DisconnectInappropriateProto  = Disconnect{Code: 3506, Reason: "inappropriate protocol"}
-	DisconnectPermissionDenied    = Disconnect{Code: 3507, Reason: "permission denied"}
-	DisconnectNotAvailable        = Disconnect{Code: 3508, Reason: "not available"}
-	DisconnectTooManyErrors       = Disconnect{Code: 3509, Reason: "too many errors"}
+	DisconnectNormal             = Disconnect{Code: 3000, Reason: "normal"}
+	DisconnectShutdown           = Disconnect{Code: 3001, Reason: "shutdown"}
+	DisconnectServerError        = Disconnect{Code: 3004, Reason: "internal server error"}
+	DisconnectExpired            = Disconnect{Code: 3005, Reason: "connection expired"}
+	DisconnectSubExpired         = Disconnect{Code: 3006, Reason: "subscription expired"}
+	DisconnectSlow               = Disconnect{Code: 3008, Reason: "slow"}
+	DisconnectWriteError         = Disconnect{Code: 3009, Reason: "write error"}
+	DisconnectInsufficientState  = Disconnect{Code: 3010, Reason: "insufficient state"}
+	DisconnectForceReconnect     = Disconnect{Code: 3011, Reason: "force reconnect"}
+	DisconnectNoPong             = Disconnect{Code: 3012, Reason: "no pong"}
+	DisconnectTooManyRequests    = Disconnect{Code: 3013, Reason: "too many requests"}
+	DisconnectInvalidToken       = Disconnect{Code: 3500, Reason: "invalid token"}
+	DisconnectBadRequest         = Disconnect{Code: 3501, Reason: "bad request"}
+	DisconnectStale              = Disconnect{Code: 3502, Reason: "stale"}
+	DisconnectForceNoReconnect   = Disconnect{Code: 3503, Reason: "force disconnect"}
+	DisconnectConnectionLimit    = Disconnect{Code: 3504, Reason: "connection limit"}
+	DisconnectChannelLimit       = Disconnect{Code: 3505, Reason: "channel limit"}
+	DisconnectInappropriateProto = Disconnect{Code: 3506, Reason: "inappropriate protocol"}
+	DisconnectPermissionDenied   = Disconnect{Code: 3507, Reason: "permission denied"}
+	DisconnectNotAvailable       = Disconnect{Code: 3508, Reason: "not available"}
+	DisconnectTooManyErrors      = Disconnect{Code: 3509, Reason: "too many errors"}
 )
 
 // Disconnects lists every disconnect code, for documentation and tests.
@@ -104,3 +104,12 @@ const (
 	UnsubscribeCodeInsufficient uint32 = 2500
 	UnsubscribeCodeExpired      uint32 = 2501
 )
+
+// WithReason returns d with a more specific reason, cut to fit a close frame.
+func (d Disconnect) WithReason(reason string) Disconnect {
+	if len(reason) > 100 {
+		reason = reason[:100]
+	}
+	d.Reason = reason
+	return d
+}

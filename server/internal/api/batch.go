@@ -1,0 +1,135 @@
+package api
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sync"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/centrifugehq/centrifuge/server/internal/api/gen"
+	"github.com/centrifugehq/centrifuge/server/internal/protocol"
+)
+
+// concurrency bounds the goroutines of one broadcast or parallel batch.
+const concurrency = 32
+
+// Batch implements gen.ServerInterface: it runs every command (concurrently
+// with parallel: true) and answers {"replies": [...]}, one reply per command in
+// the commands' order.
+func (h *Handler) Batch(c echo.Context) error {
+	var req gen.BatchRequest
+	cl, err := h.begin(c, &req)
+	if err != nil {
+		return err
+	}
+	if len(req.Commands) > MaxBatchCommands {
+		return echo.NewHTTPError(http.StatusBadRequest,
+			fmt.Sprintf("batch has %d commands, at most %d are allowed", len(req.Commands), MaxBatchCommands))
+	}
+	ctx := c.Request().Context()
+	replies := make([]gen.Reply, len(req.Commands))
+	forEach(len(req.Commands), req.Parallel, func(i int) {
+		replies[i] = h.command(ctx, cl, &req.Commands[i])
+	})
+	return writeJSON(c, http.StatusOK, gen.BatchResponse{Replies: replies})
+}
+
+// command runs the one method set in cmd: none is 104 method not found, more
+// than one is 107 bad request.
+func (h *Handler) command(ctx context.Context, cl call, cmd *gen.Command) gen.Reply {
+	var (
+		reply  gen.Reply
+		method string
+		run    func() error
+		n      int
+	)
+	set := func(name string, f func() error) {
+		n++
+		method, run = name, f
+	}
+	if req := cmd.Publish; req != nil {
+		set("publish", func() (err error) { reply.Publish, err = h.publish(ctx, cl, req); return err })
+	}
+	if req := cmd.Broadcast; req != nil {
+		set("broadcast", func() (err error) { reply.Broadcast, err = h.broadcast(ctx, cl, req); return err })
+	}
+	if req := cmd.Subscribe; req != nil {
+		set("subscribe", func() (err error) { reply.Subscribe, err = h.subscribe(ctx, cl, req); return err })
+	}
+	if req := cmd.Unsubscribe; req != nil {
+		set("unsubscribe", func() (err error) { reply.Unsubscribe, err = h.unsubscribe(ctx, cl, req); return err })
+	}
+	if req := cmd.Disconnect; req != nil {
+		set("disconnect", func() (err error) { reply.Disconnect, err = h.disconnect(ctx, cl, req); return err })
+	}
+	if req := cmd.Refresh; req != nil {
+		set("refresh", func() (err error) { reply.Refresh, err = h.refresh(ctx, cl, req); return err })
+	}
+	if req := cmd.Presence; req != nil {
+		set("presence", func() (err error) { reply.Presence, err = h.presence(ctx, cl, req); return err })
+	}
+	if req := cmd.PresenceStats; req != nil {
+		set("presence_stats", func() (err error) { reply.PresenceStats, err = h.presenceStats(ctx, cl, req); return err })
+	}
+	if req := cmd.History; req != nil {
+		set("history", func() (err error) { reply.History, err = h.history(ctx, cl, req); return err })
+	}
+	if req := cmd.HistoryRemove; req != nil {
+		set("history_remove", func() (err error) { reply.HistoryRemove, err = h.historyRemove(ctx, cl, req); return err })
+	}
+	if req := cmd.Channels; req != nil {
+		set("channels", func() (err error) { reply.Channels, err = h.channels(ctx, cl, req); return err })
+	}
+	if req := cmd.Info; req != nil {
+		set("info", func() (err error) { reply.Info, err = h.info(ctx, cl, req); return err })
+	}
+	switch n {
+	case 0:
+		reply.Error = h.methodError(cl, "", protocol.ErrMethodNotFound)
+	case 1:
+		reply.Error = h.methodError(cl, method, run())
+	default:
+		reply.Error = h.methodError(cl, "", protocol.ErrBadRequest)
+	}
+	return reply
+}
+
+// forEach calls fn for 0 <= i < n: in order, or concurrently (at most
+// concurrency at a time) when parallel. A panic in fn is re-raised in the
+// caller's goroutine, where Echo's Recover middleware can handle it.
+func forEach(n int, parallel bool, fn func(i int)) {
+	if !parallel || n < 2 {
+		for i := range n {
+			fn(i)
+		}
+		return
+	}
+	var (
+		wg       sync.WaitGroup
+		sem      = make(chan struct{}, concurrency)
+		panicked = make(chan any, 1)
+	)
+	for i := range n {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() {
+				if p := recover(); p != nil {
+					select {
+					case panicked <- p:
+					default:
+					}
+				}
+				<-sem
+			}()
+			fn(i)
+		})
+	}
+	wg.Wait()
+	select {
+	case p := <-panicked:
+		panic(p)
+	default:
+	}
+}

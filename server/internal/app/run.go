@@ -1,0 +1,151 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/centrifugehq/centrifuge/server/internal/api"
+	"github.com/centrifugehq/centrifuge/server/internal/config"
+	"github.com/centrifugehq/centrifuge/server/internal/engine"
+	"github.com/centrifugehq/centrifuge/server/internal/engine/memengine"
+	"github.com/centrifugehq/centrifuge/server/internal/hub"
+	"github.com/centrifugehq/centrifuge/server/internal/protocol"
+	"github.com/centrifugehq/centrifuge/server/internal/structure"
+	"github.com/centrifugehq/centrifuge/server/internal/transport"
+	"github.com/centrifugehq/centrifuge/server/internal/transport/wstransport"
+)
+
+// Version of the server; set at build time with -ldflags "-X .../app.Version=...".
+var Version = "0.1.0-dev"
+
+// Server is a configured node with its HTTP endpoints.
+type Server struct {
+	cfg      config.Config
+	log      *slog.Logger
+	node     *hub.Node
+	echo     *echo.Echo
+	http     *http.Server
+	ln       net.Listener
+	stopping atomic.Bool
+}
+
+// New wires a server from cfg: engine, projects, node, transports and API.
+func New(cfg config.Config, log *slog.Logger) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	projects, err := structure.NewRegistry(cfg.Projects)
+	if err != nil {
+		return nil, err
+	}
+	var eng engine.Engine
+	switch cfg.Engine.Type {
+	case "", "memory":
+		eng, err = memengine.New(memengine.Config{})
+	default:
+		err = fmt.Errorf("unknown engine type %q", cfg.Engine.Type)
+	}
+	if err != nil {
+		return nil, err
+	}
+	node, err := hub.New(hub.Config{Name: cfg.Name, Version: Version, Client: cfg.Client}, projects, eng, log)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, log: log, node: node}
+
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = api.HTTPErrorHandler(log)
+	ws := wstransport.New(node, wstransport.Options{
+		ReadLimit:   int64(cfg.Client.MaxFrameSize),
+		CheckOrigin: transport.OriginChecker(cfg.HTTP.AllowedOrigins),
+	})
+	e.GET("/connection/websocket", func(c echo.Context) error {
+		ws.Serve(c.Response(), c.Request(), "")
+		return nil
+	})
+	e.GET("/connection/:project/websocket", func(c echo.Context) error {
+		ws.Serve(c.Response(), c.Request(), c.Param("project"))
+		return nil
+	})
+	e.GET("/health", func(c echo.Context) error {
+		if s.stopping.Load() {
+			return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "shutting down"})
+		}
+		return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+	})
+	api.New(node, projects, api.Options{MaxBodySize: int64(cfg.HTTP.APIMaxBodySize), Logger: log}).Register(e)
+	s.echo = e
+	s.http = &http.Server{
+		Handler:           e,
+		ReadHeaderTimeout: 10 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	return s, nil
+}
+
+// Node returns the server's node.
+func (s *Server) Node() *hub.Node { return s.node }
+
+// Start listens on the configured address (port 0 picks a free port) and serves
+// in the background. It returns the address listened on.
+func (s *Server) Start() (string, error) {
+	if err := s.node.Start(); err != nil {
+		return "", err
+	}
+	addr := net.JoinHostPort(s.cfg.HTTP.Address, strconv.Itoa(s.cfg.HTTP.Port))
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", fmt.Errorf("listen: %w", err)
+	}
+	s.ln = ln
+	go func() {
+		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("http server", "err", err)
+		}
+	}()
+	return ln.Addr().String(), nil
+}
+
+// Shutdown stops accepting connections and API calls, lets in-flight API calls
+// finish, then disconnects every client with 3001 (they reconnect to another
+// node) and closes the engine.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.stopping.Store(true)
+	httpErr := s.http.Shutdown(ctx)
+	nodeErr := s.node.Shutdown(ctx, protocol.DisconnectShutdown)
+	return errors.Join(httpErr, nodeErr)
+}
+
+// Run serves cfg until ctx is cancelled, then shuts down gracefully.
+func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+	s, err := New(cfg, log)
+	if err != nil {
+		return err
+	}
+	addr, err := s.Start()
+	if err != nil {
+		return err
+	}
+	log.Info("listening", "addr", addr, "engine", s.node.Engine().Name(), "version", Version)
+	<-ctx.Done()
+	log.Info("shutting down")
+	timeout := cfg.HTTP.ShutdownTimeout.D()
+	if timeout <= 0 {
+		timeout = 10 * time.Second
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	return s.Shutdown(sctx)
+}

@@ -1,0 +1,501 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/centrifugehq/centrifuge/server/internal/api"
+	"github.com/centrifugehq/centrifuge/server/internal/channel"
+	"github.com/centrifugehq/centrifuge/server/internal/engine"
+	"github.com/centrifugehq/centrifuge/server/internal/hub"
+	"github.com/centrifugehq/centrifuge/server/internal/protocol"
+	"github.com/centrifugehq/centrifuge/server/internal/structure"
+)
+
+// ErrUnknownProject is returned by New for a project that does not exist.
+var ErrUnknownProject = structure.ErrUnknownProject
+
+type status uint8
+
+const (
+	statusConnecting status = iota
+	statusConnected
+	statusClosed
+)
+
+// opTimeout bounds every engine call made for one command.
+const opTimeout = 10 * time.Second
+
+// Client is one connection's protocol state machine.
+type Client struct {
+	node    *hub.Node
+	t       Transport
+	id      string
+	project *structure.Project
+	log     *slog.Logger
+
+	// opMu serializes commands and server-initiated operations that change
+	// subscriptions, so they never interleave.
+	opMu sync.Mutex
+
+	mu        sync.Mutex
+	status    status
+	user      string
+	info      []byte
+	expireAt  int64
+	subs      map[string]*sub
+	slowOnce  sync.Once
+	closeOnce sync.Once
+	closeD    protocol.Disconnect
+	flush     bool
+
+	q       *writeQueue
+	closing chan struct{}
+	done    chan struct{}
+
+	lastSeen     atomic.Int64 // unix nanoseconds of the last frame from the client
+	pingSentAt   atomic.Int64
+	connectTimer *time.Timer
+	pingTimer    *time.Timer
+	pongTimer    *time.Timer
+	expireTimer  *time.Timer
+}
+
+// sub is one subscription of the connection.
+type sub struct {
+	ch          string
+	name        channel.Name
+	opts        structure.ChannelOptions
+	chanInfo    []byte
+	joinLeave   bool
+	recoverable bool
+	serverSide  bool
+	expireAt    int64
+	expireTimer *time.Timer
+	// threshold is the stream offset the subscribe reply covered: buffered
+	// publications at or below it are dropped.
+	threshold uint64
+	// subscribing buffers deliveries until the subscribe reply is queued.
+	subscribing bool
+	buffer      []buffered
+	removed     atomic.Bool
+}
+
+type buffered struct {
+	frame  []byte
+	offset uint64
+	kind   hub.Kind
+}
+
+var _ hub.Conn = (*Client)(nil)
+
+// New creates the state machine for a new connection to project ("" = default).
+// The caller feeds frames to HandleFrame and calls Closed when the transport ends.
+func New(n *hub.Node, t Transport, project string) (*Client, error) {
+	p, err := n.Projects().Get(project)
+	if err != nil {
+		return nil, err
+	}
+	c := &Client{
+		node:    n,
+		t:       t,
+		id:      uuid.NewString(),
+		project: p,
+		subs:    map[string]*sub{},
+		q:       newWriteQueue(),
+		closing: make(chan struct{}),
+		done:    make(chan struct{}),
+	}
+	c.log = n.Log().With("client", c.id, "transport", t.Name(), "project", p.Name)
+	c.lastSeen.Store(time.Now().UnixNano())
+	go c.writeLoop()
+	if d := n.ClientConfig().ConnectTimeout.D(); d > 0 {
+		c.mu.Lock()
+		c.connectTimer = time.AfterFunc(d, func() {
+			c.mu.Lock()
+			stale := c.status == statusConnecting
+			c.mu.Unlock()
+			if stale {
+				c.close(protocol.DisconnectStale, false)
+			}
+		})
+		c.mu.Unlock()
+	}
+	return c, nil
+}
+
+// ID is the client id.
+func (c *Client) ID() string { return c.id }
+
+// Project is the project name.
+func (c *Client) Project() string { return c.project.Name }
+
+// User is the authenticated user id ("" before connect or for anonymous).
+func (c *Client) User() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.user
+}
+
+// Done is closed when the client has finished writing and closed its transport.
+func (c *Client) Done() <-chan struct{} { return c.done }
+
+// Closed tells the client that the transport is gone (read error, peer closed).
+func (c *Client) Closed() {
+	c.close(protocol.DisconnectNormal, false)
+}
+
+// Disconnect closes the connection with d, after flushing what is queued.
+func (c *Client) Disconnect(d protocol.Disconnect) {
+	c.close(d, true)
+}
+
+func (c *Client) enqueue(frame []byte) {
+	size, ok := c.q.push(frame)
+	if !ok {
+		return
+	}
+	if max := c.node.ClientConfig().MaxQueueSize; max > 0 && size > max {
+		c.slowOnce.Do(func() {
+			go c.close(protocol.DisconnectSlow, false)
+		})
+	}
+}
+
+func (c *Client) sendReply(r *protocol.Reply) {
+	frame, err := protocol.Encode(r)
+	if err != nil {
+		c.log.Error("encode reply", "err", err)
+		return
+	}
+	c.enqueue(frame)
+}
+
+func (c *Client) writeLoop() {
+	defer close(c.done)
+	for {
+		select {
+		case <-c.q.notify:
+			if frames := c.q.take(); len(frames) > 0 {
+				if err := c.t.Write(frames); err != nil {
+					c.log.Debug("write failed", "err", err)
+					c.close(protocol.DisconnectWriteError, false)
+				}
+			}
+		case <-c.closing:
+			c.mu.Lock()
+			d, flush := c.closeD, c.flush
+			c.mu.Unlock()
+			if flush {
+				if frames := c.q.take(); len(frames) > 0 {
+					_ = c.t.Write(frames)
+				}
+			}
+			_ = c.t.Close(d)
+			return
+		}
+	}
+}
+
+// close ends the connection once: it removes subscriptions, presence and the
+// connection from the hub, then closes the transport with d. With flush the
+// frames already queued are written first.
+func (c *Client) close(d protocol.Disconnect, flush bool) {
+	c.closeOnce.Do(func() {
+		c.mu.Lock()
+		wasConnected := c.status == statusConnected
+		c.status = statusClosed
+		c.closeD, c.flush = d, flush
+		subs := make([]*sub, 0, len(c.subs))
+		for _, s := range c.subs {
+			subs = append(subs, s)
+		}
+		c.subs = map[string]*sub{}
+		for _, t := range []*time.Timer{c.connectTimer, c.pingTimer, c.pongTimer, c.expireTimer} {
+			if t != nil {
+				t.Stop()
+			}
+		}
+		c.mu.Unlock()
+		c.q.close()
+		if !flush {
+			// Close at once, even if the writer is blocked on a slow peer.
+			_ = c.t.Close(d)
+		}
+		close(c.closing)
+		if d.Code != protocol.DisconnectNormal.Code {
+			c.log.Debug("disconnect", "code", d.Code, "reason", d.Reason)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+		defer cancel()
+		for _, s := range subs {
+			c.removeSub(ctx, s)
+		}
+		if wasConnected {
+			c.node.RemoveConn(c)
+		}
+	})
+}
+
+func (c *Client) isClosed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.status == statusClosed
+}
+
+// HandleFrame processes one frame from the client. It returns false when the
+// connection is closing and the transport should stop reading.
+func (c *Client) HandleFrame(data []byte) bool {
+	c.lastSeen.Store(time.Now().UnixNano())
+	if max := c.node.ClientConfig().MaxFrameSize; max > 0 && len(data) > max {
+		c.close(protocol.DisconnectBadRequest.WithReason("frame too large"), true)
+		return false
+	}
+	cmds, err := protocol.DecodeFrame(data)
+	if err != nil {
+		c.log.Debug("malformed frame", "err", err)
+		c.close(protocol.DisconnectBadRequest, true)
+		return false
+	}
+	for _, cmd := range cmds {
+		if !c.handleCommand(cmd) {
+			return false
+		}
+	}
+	return !c.isClosed()
+}
+
+func (c *Client) handleCommand(cmd *protocol.Command) bool {
+	method, err := cmd.Method()
+	if err != nil {
+		c.close(protocol.DisconnectBadRequest, true)
+		return false
+	}
+	if method == "" {
+		if cmd.ID == 0 {
+			return true // a pong
+		}
+		c.sendReply(&protocol.Reply{ID: cmd.ID, Error: protocol.ErrMethodNotFound})
+		return true
+	}
+	if cmd.ID == 0 && method != "send" {
+		c.close(protocol.DisconnectBadRequest, true)
+		return false
+	}
+	c.opMu.Lock()
+	defer c.opMu.Unlock()
+	c.mu.Lock()
+	st := c.status
+	c.mu.Unlock()
+	switch {
+	case st == statusClosed:
+		return false
+	case st == statusConnecting && method != "connect":
+		c.close(protocol.DisconnectBadRequest, true)
+		return false
+	case st == statusConnected && method == "connect":
+		c.close(protocol.DisconnectBadRequest, true)
+		return false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
+	var (
+		reply *protocol.Reply
+		after func()
+	)
+	switch method {
+	case "connect":
+		reply, after, err = c.handleConnect(ctx, cmd.Connect)
+	case "subscribe":
+		reply, after, err = c.handleSubscribe(ctx, cmd.Subscribe)
+	case "unsubscribe":
+		reply, err = c.handleUnsubscribe(ctx, cmd.Unsubscribe)
+	case "publish":
+		reply, err = c.handlePublish(ctx, cmd.Publish)
+	case "presence":
+		reply, err = c.handlePresence(ctx, cmd.Presence)
+	case "presence_stats":
+		reply, err = c.handlePresenceStats(ctx, cmd.PresenceStats)
+	case "history":
+		reply, err = c.handleHistory(ctx, cmd.History)
+	case "refresh":
+		reply, err = c.handleRefresh(cmd.Refresh)
+	case "sub_refresh":
+		reply, err = c.handleSubRefresh(cmd.SubRefresh)
+	case "rpc":
+		err = protocol.ErrMethodNotFound
+	case "ping":
+		reply = &protocol.Reply{Ping: &struct{}{}}
+	case "send":
+		return true // no handler for asynchronous messages until a proxy is configured
+	}
+	if err != nil {
+		var d protocol.Disconnect
+		var pe *protocol.Error
+		switch {
+		case errors.As(err, &d):
+			c.close(d, true)
+			return false
+		case errors.As(err, &pe):
+			c.sendReply(&protocol.Reply{ID: cmd.ID, Error: pe})
+		default:
+			c.log.Error("command failed", "method", method, "err", err)
+			c.sendReply(&protocol.Reply{ID: cmd.ID, Error: protocol.ErrInternal})
+		}
+		return true
+	}
+	if reply != nil {
+		reply.ID = cmd.ID
+		if after != nil {
+			// The reply must be queued before buffered publications: both under c.mu.
+			frame, encErr := protocol.Encode(reply)
+			if encErr != nil {
+				c.log.Error("encode reply", "err", encErr)
+				return true
+			}
+			c.mu.Lock()
+			c.enqueue(frame)
+			after()
+			c.mu.Unlock()
+		} else {
+			c.sendReply(reply)
+		}
+	}
+	return true
+}
+
+// RefreshPresence re-adds the connection's presence entries so they do not expire.
+func (c *Client) RefreshPresence(ctx context.Context) {
+	c.mu.Lock()
+	var subs []*sub
+	for _, s := range c.subs {
+		if s.opts.Presence && !s.subscribing {
+			subs = append(subs, s)
+		}
+	}
+	c.mu.Unlock()
+	for _, s := range subs {
+		if err := c.node.Engine().AddPresence(ctx, c.project.Name, s.ch, c.id, c.clientInfo(s), c.presenceTTL()); err != nil {
+			c.log.Warn("refresh presence", "channel", s.ch, "err", err)
+		}
+	}
+}
+
+func (c *Client) presenceTTL() time.Duration {
+	return c.node.ClientConfig().PresenceTTL.D()
+}
+
+func (c *Client) clientInfo(s *sub) *engine.ClientInfo {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	info := &engine.ClientInfo{User: c.user, Client: c.id, ConnInfo: c.info}
+	if s != nil {
+		info.ChanInfo = s.chanInfo
+	}
+	return info
+}
+
+// ServerRefresh applies a server API refresh.
+func (c *Client) ServerRefresh(opts api.RefreshOptions) {
+	if opts.Expired {
+		c.close(protocol.DisconnectExpired, true)
+		return
+	}
+	c.mu.Lock()
+	if c.status != statusConnected {
+		c.mu.Unlock()
+		return
+	}
+	if opts.Info != nil {
+		c.info = append([]byte(nil), opts.Info...)
+	}
+	c.setExpireLocked(opts.ExpireAt)
+	expires, ttl := expiry(opts.ExpireAt)
+	c.mu.Unlock()
+	c.sendReply(&protocol.Reply{Push: &protocol.Push{Refresh: &protocol.Refresh{Expires: expires, TTL: ttl}}})
+}
+
+// expiry converts an expiry time to the wire's expires/ttl pair.
+func expiry(expireAt int64) (bool, uint32) {
+	if expireAt <= 0 {
+		return false, 0
+	}
+	ttl := expireAt - time.Now().Unix()
+	if ttl < 1 {
+		ttl = 1
+	}
+	return true, uint32(ttl)
+}
+
+// setExpireLocked (c.mu held) schedules disconnect 3005 a grace delay after expireAt.
+func (c *Client) setExpireLocked(expireAt int64) {
+	c.expireAt = expireAt
+	if c.expireTimer != nil {
+		c.expireTimer.Stop()
+		c.expireTimer = nil
+	}
+	if expireAt <= 0 {
+		return
+	}
+	delay := time.Until(time.Unix(expireAt, 0)) + c.node.ClientConfig().ExpiredCloseDelay.D()
+	c.expireTimer = time.AfterFunc(delay, func() {
+		c.mu.Lock()
+		exp := c.expireAt
+		c.mu.Unlock()
+		if exp > 0 && exp <= time.Now().Unix() {
+			c.close(protocol.DisconnectExpired, true)
+		}
+	})
+}
+
+func (c *Client) startPings() {
+	cfg := c.node.ClientConfig()
+	interval := cfg.PingInterval.D()
+	if interval <= 0 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.status == statusClosed {
+		return
+	}
+	c.pingTimer = time.AfterFunc(interval, c.ping)
+}
+
+func (c *Client) ping() {
+	cfg := c.node.ClientConfig()
+	c.mu.Lock()
+	if c.status == statusClosed {
+		c.mu.Unlock()
+		return
+	}
+	now := time.Now()
+	c.pingSentAt.Store(now.UnixNano())
+	c.enqueue(protocol.PingFrame)
+	if pt := cfg.PongTimeout.D(); pt > 0 {
+		if c.pongTimer == nil {
+			c.pongTimer = time.AfterFunc(pt, c.checkPong)
+		} else {
+			c.pongTimer.Reset(pt)
+		}
+	}
+	c.pingTimer.Reset(cfg.PingInterval.D())
+	c.mu.Unlock()
+}
+
+func (c *Client) checkPong() {
+	if c.lastSeen.Load() < c.pingSentAt.Load() {
+		c.close(protocol.DisconnectNoPong, false)
+	}
+}
+
+type (
+	channelName    = channel.Name
+	channelOptions = structure.ChannelOptions
+)

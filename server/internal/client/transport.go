@@ -1,0 +1,18 @@
+// Package client is one connection's protocol state machine, independent of the
+// transport that carries its frames (WebSocket now; SockJS, HTTP-streaming and
+// SSE use the same machine).
+package client
+
+import "github.com/centrifugehq/centrifuge/server/internal/protocol"
+
+// Transport carries frames to one client.
+type Transport interface {
+	// Name is the transport's name ("websocket").
+	Name() string
+	// Write sends frames, in order, as one transport message where it can.
+	// It may block up to the transport's write timeout.
+	Write(frames [][]byte) error
+	// Close ends the connection telling the client d (a WebSocket close frame,
+	// or a disconnect push). It must be safe to call more than once.
+	Close(d protocol.Disconnect) error
+}

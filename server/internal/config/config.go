@@ -1,0 +1,269 @@
+// Package config holds the server's typed configuration and loads it in three
+// layers, each overriding the one before: a file (YAML or JSON), environment
+// variables CENTRIFUGE_*, and command-line flags.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/centrifugehq/centrifuge/server/internal/structure"
+)
+
+// EngineMemory is the in-process engine: one node, state lost on restart.
+const EngineMemory = "memory"
+
+// Config is the whole server configuration. Every field has a snake_case key
+// in the file and a CENTRIFUGE_<SECTION>_<KEY> environment variable.
+type Config struct {
+	// Name identifies this node in the cluster and in the connect reply.
+	// It defaults to the hostname.
+	Name   string `yaml:"name"`
+	HTTP   HTTP   `yaml:"http"`
+	Log    Log    `yaml:"log"`
+	Engine Engine `yaml:"engine"`
+	Client Client `yaml:"client"`
+	// Projects are the tenants. The unprefixed endpoints serve the one named
+	// structure.DefaultProject.
+	Projects []structure.Project `yaml:"projects"`
+}
+
+// HTTP configures the listener shared by the client transports, the server
+// API and the admin UI.
+type HTTP struct {
+	// Address is the interface to listen on ("" or "0.0.0.0" for all).
+	Address string `yaml:"address"`
+	// Port is the TCP port; 0 picks any free port.
+	Port int `yaml:"port"`
+	// AllowedOrigins lists the Origin values browsers may connect from. Empty
+	// allows same-origin requests only; "*" allows any origin.
+	AllowedOrigins []string `yaml:"allowed_origins"`
+	// APIMaxBodySize caps a server API request body, in bytes.
+	APIMaxBodySize int `yaml:"api_max_body_size"`
+	// ShutdownTimeout bounds the graceful shutdown.
+	ShutdownTimeout structure.Duration `yaml:"shutdown_timeout"`
+}
+
+// ListenAddr returns Address and Port joined as "host:port".
+func (h HTTP) ListenAddr() string {
+	return net.JoinHostPort(h.Address, strconv.Itoa(h.Port))
+}
+
+// Log configures the server log.
+type Log struct {
+	// Level is one of debug, info, warn, error (case-insensitive).
+	Level string `yaml:"level"`
+}
+
+// logLevels maps the accepted Level values to slog levels.
+var logLevels = map[string]slog.Level{
+	"debug": slog.LevelDebug,
+	"info":  slog.LevelInfo,
+	"warn":  slog.LevelWarn,
+	"error": slog.LevelError,
+}
+
+// SlogLevel returns Level as a slog.Level; an invalid level (which Validate
+// rejects) gives slog.LevelInfo.
+func (l Log) SlogLevel() slog.Level {
+	if lv, ok := logLevels[strings.ToLower(l.Level)]; ok {
+		return lv
+	}
+	return slog.LevelInfo
+}
+
+// Engine selects where publications, history and presence live.
+type Engine struct {
+	// Type is the engine name; only EngineMemory is available.
+	Type string `yaml:"type"`
+}
+
+// Client configures client connections, for every project.
+type Client struct {
+	// PingInterval is how often the server pings a connection.
+	PingInterval structure.Duration `yaml:"ping_interval"`
+	// PongTimeout is how long the server waits for the pong (then disconnect
+	// 3012); it must be shorter than PingInterval.
+	PongTimeout structure.Duration `yaml:"pong_timeout"`
+	// ConnectTimeout closes connections that send no connect command in time
+	// (stale).
+	ConnectTimeout structure.Duration `yaml:"connect_timeout"`
+	// ExpiredCloseDelay is the grace after a connection's token expires before
+	// disconnect 3005, to let the client refresh.
+	ExpiredCloseDelay structure.Duration `yaml:"expired_close_delay"`
+	// ExpiredSubCloseDelay is the same for subscription tokens (unsubscribe or
+	// disconnect 3006).
+	ExpiredSubCloseDelay structure.Duration `yaml:"expired_sub_close_delay"`
+	// MaxFrameSize caps one incoming frame, in bytes.
+	MaxFrameSize int `yaml:"max_frame_size"`
+	// MaxChannelLength caps a channel name, in bytes.
+	MaxChannelLength int `yaml:"max_channel_length"`
+	// MaxSubscriptions caps the subscriptions of one connection.
+	MaxSubscriptions int `yaml:"max_subscriptions"`
+	// MaxQueueSize caps a connection's pending writes, in bytes; beyond it the
+	// client is disconnected as slow (3008).
+	MaxQueueSize int `yaml:"max_queue_size"`
+	// HistoryMaxLimit caps the publications one history call or one recovery
+	// returns.
+	HistoryMaxLimit int `yaml:"history_max_limit"`
+	// PresenceUpdateInterval is how often a connection refreshes its presence.
+	PresenceUpdateInterval structure.Duration `yaml:"presence_update_interval"`
+	// PresenceTTL is how long a presence entry lives without a refresh; it
+	// must be longer than PresenceUpdateInterval.
+	PresenceTTL structure.Duration `yaml:"presence_ttl"`
+}
+
+// Default returns the configuration used for every key that no layer sets.
+// It has no projects.
+func Default() Config {
+	name, err := os.Hostname()
+	if err != nil || name == "" {
+		name = "centrifuge"
+	}
+	return Config{
+		Name: name,
+		HTTP: HTTP{
+			Address:         "127.0.0.1",
+			Port:            8000,
+			APIMaxBodySize:  1 << 20,
+			ShutdownTimeout: seconds(10),
+		},
+		Log:    Log{Level: "info"},
+		Engine: Engine{Type: EngineMemory},
+		Client: Client{
+			PingInterval:           seconds(25),
+			PongTimeout:            seconds(8),
+			ConnectTimeout:         seconds(10),
+			ExpiredCloseDelay:      seconds(25),
+			ExpiredSubCloseDelay:   seconds(25),
+			MaxFrameSize:           65536,
+			MaxChannelLength:       255,
+			MaxSubscriptions:       128,
+			MaxQueueSize:           1 << 20,
+			HistoryMaxLimit:        1000,
+			PresenceUpdateInterval: seconds(25),
+			PresenceTTL:            seconds(60),
+		},
+	}
+}
+
+func seconds(n int) structure.Duration { return structure.Duration(time.Duration(n) * time.Second) }
+
+// Validate checks every section and the projects, reporting all problems it
+// finds at once.
+func (c *Config) Validate() error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+
+	if strings.TrimSpace(c.Name) == "" {
+		add("name must not be empty")
+	}
+
+	if c.HTTP.Port < 0 || c.HTTP.Port > 65535 {
+		add("http.port %d out of range 0..65535", c.HTTP.Port)
+	}
+	for _, o := range c.HTTP.AllowedOrigins {
+		if strings.TrimSpace(o) == "" || strings.ContainsAny(o, " \t") {
+			add("http.allowed_origins: bad origin %q", o)
+		}
+	}
+	if c.HTTP.APIMaxBodySize <= 0 {
+		add("http.api_max_body_size must be > 0")
+	}
+	if c.HTTP.ShutdownTimeout <= 0 {
+		add("http.shutdown_timeout must be > 0")
+	}
+
+	if _, ok := logLevels[strings.ToLower(c.Log.Level)]; !ok {
+		add("log.level %q: use debug, info, warn or error", c.Log.Level)
+	}
+
+	switch c.Engine.Type {
+	case EngineMemory:
+	case "redis":
+		add("engine.type %q is not available yet: it comes in a later release; use %q", c.Engine.Type, EngineMemory)
+	default:
+		add("engine.type %q unknown: use %q", c.Engine.Type, EngineMemory)
+	}
+
+	cl := c.Client
+	positive := []struct {
+		key string
+		d   structure.Duration
+	}{
+		{"ping_interval", cl.PingInterval},
+		{"pong_timeout", cl.PongTimeout},
+		{"connect_timeout", cl.ConnectTimeout},
+		{"presence_update_interval", cl.PresenceUpdateInterval},
+		{"presence_ttl", cl.PresenceTTL},
+	}
+	for _, p := range positive {
+		if p.d <= 0 {
+			add("client.%s must be > 0", p.key)
+		}
+	}
+	if cl.ExpiredCloseDelay < 0 {
+		add("client.expired_close_delay must not be negative")
+	}
+	if cl.ExpiredSubCloseDelay < 0 {
+		add("client.expired_sub_close_delay must not be negative")
+	}
+	if cl.PingInterval > 0 && cl.PongTimeout >= cl.PingInterval {
+		add("client.pong_timeout (%s) must be shorter than client.ping_interval (%s)", cl.PongTimeout, cl.PingInterval)
+	}
+	if cl.PresenceUpdateInterval > 0 && cl.PresenceTTL <= cl.PresenceUpdateInterval {
+		add("client.presence_ttl (%s) must be longer than client.presence_update_interval (%s)", cl.PresenceTTL, cl.PresenceUpdateInterval)
+	}
+	sizes := []struct {
+		key string
+		n   int
+	}{
+		{"max_frame_size", cl.MaxFrameSize},
+		{"max_channel_length", cl.MaxChannelLength},
+		{"max_subscriptions", cl.MaxSubscriptions},
+		{"max_queue_size", cl.MaxQueueSize},
+		{"history_max_limit", cl.HistoryMaxLimit},
+	}
+	for _, s := range sizes {
+		if s.n <= 0 {
+			add("client.%s must be > 0", s.key)
+		}
+	}
+
+	if len(c.Projects) == 0 {
+		add("no projects configured: add one under projects (centrifuge genconfig writes a working file)")
+	} else if _, err := structure.NewRegistry(c.Projects); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// warnings reports settings that are valid but probably unintended.
+func (c *Config) warnings() []string {
+	var out []string
+	if len(c.Projects) > 0 {
+		found := false
+		for _, p := range c.Projects {
+			if p.Name == structure.DefaultProject {
+				found = true
+				break
+			}
+		}
+		if !found {
+			out = append(out, fmt.Sprintf("no project named %q: the unprefixed endpoints (/connection/websocket, /api/<method>) will answer \"unknown project\"", structure.DefaultProject))
+		}
+	}
+	for _, o := range c.HTTP.AllowedOrigins {
+		if o == "*" {
+			out = append(out, `http.allowed_origins contains "*": browsers on any site may connect`)
+			break
+		}
+	}
+	return out
+}

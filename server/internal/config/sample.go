@@ -1,0 +1,156 @@
+package config
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/centrifugehq/centrifuge/server/internal/structure"
+)
+
+// Sample returns a working configuration: the defaults plus a project named
+// structure.DefaultProject with a fresh random secret and API key, and a
+// namespace "chat" with history and recovery.
+func Sample() (Config, error) {
+	secret, err := RandomSecret()
+	if err != nil {
+		return Config{}, err
+	}
+	apiKey, err := RandomSecret()
+	if err != nil {
+		return Config{}, err
+	}
+	c := Default()
+	c.Projects = []structure.Project{{
+		Name:   structure.DefaultProject,
+		Secret: secret,
+		APIKey: apiKey,
+		Options: structure.ChannelOptions{
+			Presence:                 true,
+			JoinLeave:                true,
+			HistorySize:              100,
+			HistoryTTL:               structure.Duration(300 * time.Second),
+			AllowSubscribeForClient:  true,
+			AllowUserLimitedChannels: true,
+		},
+		Namespaces: []structure.Namespace{{
+			Name: "chat",
+			Options: structure.ChannelOptions{
+				Presence:                true,
+				JoinLeave:               true,
+				HistorySize:             10,
+				HistoryTTL:              structure.Duration(60 * time.Second),
+				ForceRecovery:           true,
+				AllowSubscribeForClient: true,
+			},
+		}},
+	}}
+	return c, nil
+}
+
+// RandomSecret returns 32 bytes from crypto/rand, hex-encoded.
+func RandomSecret() (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("random secret: %w", err)
+	}
+	return hex.EncodeToString(b), nil
+}
+
+// sampleComments documents keys in the YAML that Marshal writes.
+var sampleComments = map[string]string{
+	"http":                       "Listener for client connections, the server API and the admin UI.",
+	"http.address":               `Interface to listen on: "0.0.0.0" for all.`,
+	"http.port":                  "TCP port; 0 picks any free port.",
+	"http.allowed_origins":       `Origins browsers may connect from: empty allows same-origin only, "*" any.`,
+	"http.api_max_body_size":     "Largest server API request body, in bytes.",
+	"log.level":                  "debug, info, warn or error.",
+	"engine.type":                "memory: one node, state lost on restart.",
+	"client":                     "Limits and timings of client connections, for every project.",
+	"client.connect_timeout":     "Closes connections that send no connect command in time.",
+	"client.expired_close_delay": "Grace after a connection token expires before disconnect 3005.",
+	"client.max_queue_size":      "Pending bytes to a client before it is disconnected as slow.",
+	"client.history_max_limit":   "Most publications one history call or recovery returns.",
+	"projects": "Tenants: each has its own secret (HS256 tokens), API key, channel options\n" +
+		"and namespaces. The unprefixed endpoints serve the project named default;\n" +
+		"others are under /connection/<project>/... and /api/<project>/<method>.",
+}
+
+// Marshal encodes c as a config file: JSON when path ends in ".json", YAML
+// with comments otherwise. Load reads the result back unchanged. Name is
+// left out when it is the hostname default, so the file fits any host.
+func Marshal(c Config, path string) ([]byte, error) {
+	var doc yaml.Node
+	if err := doc.Encode(c); err != nil {
+		return nil, fmt.Errorf("encode config: %w", err)
+	}
+	header := "# Centrifuge configuration. Every key can also be set with an environment\n" +
+		"# variable CENTRIFUGE_<SECTION>_<KEY> (e.g. CENTRIFUGE_HTTP_PORT=9000) and a few\n" +
+		"# with flags (centrifuge serve -h). Durations: 25s, 5m or a number of seconds.\n"
+	if c.Name == Default().Name {
+		removeKey(&doc, "name")
+		header += "# name (the node name) is not set: it defaults to the hostname.\n"
+	}
+	if strings.EqualFold(filepath.Ext(path), ".json") {
+		var v any
+		if err := doc.Decode(&v); err != nil {
+			return nil, fmt.Errorf("encode config: %w", err)
+		}
+		b, err := json.MarshalIndent(v, "", "  ")
+		if err != nil {
+			return nil, fmt.Errorf("encode config: %w", err)
+		}
+		return append(b, '\n'), nil
+	}
+	comment(&doc, "")
+	var buf bytes.Buffer
+	buf.WriteString(header + "\n")
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(2)
+	if err := enc.Encode(&doc); err != nil {
+		return nil, fmt.Errorf("encode config: %w", err)
+	}
+	if err := enc.Close(); err != nil {
+		return nil, fmt.Errorf("encode config: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// removeKey drops a top-level key from an encoded mapping.
+func removeKey(n *yaml.Node, key string) {
+	m := n
+	if m.Kind == yaml.DocumentNode && len(m.Content) == 1 {
+		m = m.Content[0]
+	}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			m.Content = append(m.Content[:i], m.Content[i+2:]...)
+			return
+		}
+	}
+}
+
+// comment attaches sampleComments to the keys of mappings under n.
+func comment(n *yaml.Node, path string) {
+	switch n.Kind {
+	case yaml.DocumentNode:
+		for _, c := range n.Content {
+			comment(c, path)
+		}
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			key := joinKey(path, n.Content[i].Value)
+			if text, ok := sampleComments[key]; ok {
+				n.Content[i].HeadComment = text
+			}
+			comment(n.Content[i+1], key)
+		}
+	}
+}

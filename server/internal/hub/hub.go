@@ -1,0 +1,266 @@
+// Package hub keeps this node's connections and their subscriptions, fans
+// publications out to local subscribers, and implements the node's operations
+// (the server API's Service and the engine's EventHandler) in Node.
+package hub
+
+import (
+	"hash/maphash"
+	"sync"
+
+	"github.com/centrifugehq/centrifuge/server/internal/api"
+	"github.com/centrifugehq/centrifuge/server/internal/protocol"
+)
+
+// Kind tells a Conn what a delivered frame is.
+type Kind uint8
+
+const (
+	KindPublication Kind = iota
+	KindJoin
+	KindLeave
+)
+
+// Conn is a client connection as the hub sees it. Every method must return
+// quickly and never block on the network: the hub calls them while fanning out.
+type Conn interface {
+	ID() string
+	User() string
+	Project() string
+	// Deliver queues an encoded push frame about channel. offset is the
+	// publication's stream offset (0 for join/leave and non-history publications).
+	Deliver(channel string, frame []byte, offset uint64, kind Kind)
+	// ServerSubscribe subscribes the connection to channel on the server's
+	// initiative and tells the client with a subscribe push.
+	ServerSubscribe(channel string)
+	// ServerUnsubscribe removes a subscription and tells the client with an unsubscribe push.
+	ServerUnsubscribe(channel string, code uint32, reason string)
+	// Disconnect closes the connection with d.
+	Disconnect(d protocol.Disconnect)
+	// ServerRefresh changes the connection's expiry or info.
+	ServerRefresh(opts api.RefreshOptions)
+}
+
+type chanKey struct {
+	project, channel string
+}
+
+type userKey struct {
+	project, user string
+}
+
+const numShards = 64
+
+type shard struct {
+	// subMu orders subscribe and unsubscribe of the shard's channels in the broker.
+	subMu sync.Mutex
+	// mu guards channels; held only briefly, never while calling the broker.
+	mu       sync.RWMutex
+	channels map[chanKey]map[string]Conn
+}
+
+// Hub indexes connections by id and user, and subscribers by channel.
+type Hub struct {
+	seed   maphash.Seed
+	shards [numShards]shard
+
+	mu    sync.RWMutex
+	conns map[string]Conn
+	users map[userKey]map[string]Conn
+}
+
+func newHub() *Hub {
+	h := &Hub{
+		seed:  maphash.MakeSeed(),
+		conns: map[string]Conn{},
+		users: map[userKey]map[string]Conn{},
+	}
+	for i := range h.shards {
+		h.shards[i].channels = map[chanKey]map[string]Conn{}
+	}
+	return h
+}
+
+func (h *Hub) shard(k chanKey) *shard {
+	var mh maphash.Hash
+	mh.SetSeed(h.seed)
+	mh.WriteString(k.project)
+	mh.WriteByte(0)
+	mh.WriteString(k.channel)
+	return &h.shards[mh.Sum64()%numShards]
+}
+
+func (h *Hub) addConn(c Conn) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.conns[c.ID()] = c
+	uk := userKey{c.Project(), c.User()}
+	m := h.users[uk]
+	if m == nil {
+		m = map[string]Conn{}
+		h.users[uk] = m
+	}
+	m[c.ID()] = c
+}
+
+func (h *Hub) removeConn(c Conn) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	delete(h.conns, c.ID())
+	uk := userKey{c.Project(), c.User()}
+	if m := h.users[uk]; m != nil {
+		delete(m, c.ID())
+		if len(m) == 0 {
+			delete(h.users, uk)
+		}
+	}
+}
+
+// userConns returns the connections of user in project; when client is set only that one.
+func (h *Hub) userConns(project, user, client string) []Conn {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	if client != "" {
+		c, ok := h.conns[client]
+		if !ok || c.Project() != project || (user != "" && c.User() != user) {
+			return nil
+		}
+		return []Conn{c}
+	}
+	m := h.users[userKey{project, user}]
+	out := make([]Conn, 0, len(m))
+	for _, c := range m {
+		out = append(out, c)
+	}
+	return out
+}
+
+func (h *Hub) allConns() []Conn {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	out := make([]Conn, 0, len(h.conns))
+	for _, c := range h.conns {
+		out = append(out, c)
+	}
+	return out
+}
+
+// addSub adds c to channel's subscribers. first is called when c is the
+// channel's first subscriber on this node (to subscribe the node in the broker);
+// if it fails the subscription is not added. first runs under the channel's
+// subscription lock, never under the lock fan-out takes, so a broker may deliver
+// while it subscribes.
+func (h *Hub) addSub(project, channel string, c Conn, first func() error) error {
+	k := chanKey{project, channel}
+	s := h.shard(k)
+	s.subMu.Lock()
+	defer s.subMu.Unlock()
+	s.mu.RLock()
+	_, exists := s.channels[k]
+	s.mu.RUnlock()
+	if !exists {
+		if err := first(); err != nil {
+			return err
+		}
+	}
+	s.mu.Lock()
+	m := s.channels[k]
+	if m == nil {
+		m = map[string]Conn{}
+		s.channels[k] = m
+	}
+	m[c.ID()] = c
+	s.mu.Unlock()
+	return nil
+}
+
+// removeSub removes c from channel's subscribers; last is called, under the
+// channel's subscription lock, when no subscriber remains on this node.
+func (h *Hub) removeSub(project, channel string, c Conn, last func()) {
+	k := chanKey{project, channel}
+	s := h.shard(k)
+	s.subMu.Lock()
+	defer s.subMu.Unlock()
+	s.mu.Lock()
+	m := s.channels[k]
+	if _, ok := m[c.ID()]; !ok {
+		s.mu.Unlock()
+		return
+	}
+	delete(m, c.ID())
+	empty := len(m) == 0
+	if empty {
+		delete(s.channels, k)
+	}
+	s.mu.Unlock()
+	if empty {
+		last()
+	}
+}
+
+// broadcast calls encode once, if the channel has local subscribers, and
+// delivers the frame to each of them.
+func (h *Hub) broadcast(project, channel string, offset uint64, kind Kind, encode func() ([]byte, error)) error {
+	k := chanKey{project, channel}
+	s := h.shard(k)
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	m := s.channels[k]
+	if len(m) == 0 {
+		return nil
+	}
+	frame, err := encode()
+	if err != nil {
+		return err
+	}
+	for _, c := range m {
+		c.Deliver(channel, frame, offset, kind)
+	}
+	return nil
+}
+
+// subscribers returns the channel's local subscribers.
+func (h *Hub) subscribers(project, channel string) []Conn {
+	k := chanKey{project, channel}
+	s := h.shard(k)
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	m := s.channels[k]
+	out := make([]Conn, 0, len(m))
+	for _, c := range m {
+		out = append(out, c)
+	}
+	return out
+}
+
+// channels returns project's channels with their local subscriber counts.
+func (h *Hub) channels(project string) map[string]int {
+	out := map[string]int{}
+	for i := range h.shards {
+		s := &h.shards[i]
+		s.mu.RLock()
+		for k, m := range s.channels {
+			if k.project == project {
+				out[k.channel] = len(m)
+			}
+		}
+		s.mu.RUnlock()
+	}
+	return out
+}
+
+// counts returns the number of connections, unique users, subscriptions and channels.
+func (h *Hub) counts() (clients, users, subs, channels int) {
+	h.mu.RLock()
+	clients, users = len(h.conns), len(h.users)
+	h.mu.RUnlock()
+	for i := range h.shards {
+		s := &h.shards[i]
+		s.mu.RLock()
+		channels += len(s.channels)
+		for _, m := range s.channels {
+			subs += len(m)
+		}
+		s.mu.RUnlock()
+	}
+	return
+}

@@ -1,0 +1,505 @@
+package hub
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/centrifugehq/centrifuge/server/internal/api"
+	"github.com/centrifugehq/centrifuge/server/internal/auth"
+	"github.com/centrifugehq/centrifuge/server/internal/channel"
+	"github.com/centrifugehq/centrifuge/server/internal/config"
+	"github.com/centrifugehq/centrifuge/server/internal/engine"
+	"github.com/centrifugehq/centrifuge/server/internal/protocol"
+	"github.com/centrifugehq/centrifuge/server/internal/structure"
+)
+
+// Config of a Node.
+type Config struct {
+	// Name is the node's human name (default: its id).
+	Name    string
+	Version string
+	Client  config.Client
+}
+
+// Node is one server process: its hub of local connections, the engine that
+// joins it to other nodes, and the projects it serves.
+type Node struct {
+	id       string
+	cfg      Config
+	projects *structure.Registry
+	engine   engine.Engine
+	hub      *Hub
+	tokens   *auth.Verifiers
+	log      *slog.Logger
+	started  time.Time
+
+	closeOnce sync.Once
+	done      chan struct{}
+	wg        sync.WaitGroup
+}
+
+var _ api.Service = (*Node)(nil)
+var _ engine.EventHandler = (*Node)(nil)
+
+// New creates a node. Start must be called before it serves.
+func New(cfg Config, projects *structure.Registry, eng engine.Engine, log *slog.Logger) (*Node, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	n := &Node{
+		id:       uuid.NewString(),
+		cfg:      cfg,
+		projects: projects,
+		engine:   eng,
+		hub:      newHub(),
+		tokens:   &auth.Verifiers{},
+		log:      log,
+		started:  time.Now(),
+		done:     make(chan struct{}),
+	}
+	if n.cfg.Name == "" {
+		n.cfg.Name = n.id
+	}
+	return n, nil
+}
+
+// Start connects the node to its engine and starts its background loops.
+func (n *Node) Start() error {
+	if err := n.engine.Run(n); err != nil {
+		return fmt.Errorf("start engine: %w", err)
+	}
+	n.wg.Add(1)
+	go n.presenceLoop()
+	return nil
+}
+
+// Shutdown disconnects every client with d (3001 shutdown, so they reconnect
+// elsewhere), waits for their queued writes up to ctx, and closes the engine.
+func (n *Node) Shutdown(ctx context.Context, d protocol.Disconnect) error {
+	var err error
+	n.closeOnce.Do(func() {
+		close(n.done)
+		conns := n.hub.allConns()
+		for _, c := range conns {
+			c.Disconnect(d)
+		}
+		// Give clients the chance to flush what was queued before the close frame.
+		for {
+			cl, _, _, _ := n.hub.counts()
+			if cl == 0 || ctx.Err() != nil {
+				break
+			}
+			select {
+			case <-ctx.Done():
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+		n.wg.Wait()
+		err = n.engine.Close(ctx)
+	})
+	return err
+}
+
+// ID is the node's unique id.
+func (n *Node) ID() string { return n.id }
+
+// Version of the server.
+func (n *Node) Version() string { return n.cfg.Version }
+
+// ClientConfig is the client section of the configuration.
+func (n *Node) ClientConfig() config.Client { return n.cfg.Client }
+
+// Projects is the registry of projects.
+func (n *Node) Projects() *structure.Registry { return n.projects }
+
+// Engine is the node's engine.
+func (n *Node) Engine() engine.Engine { return n.engine }
+
+// Log is the node's logger.
+func (n *Node) Log() *slog.Logger { return n.log }
+
+// Verifier returns the token verifier of project p.
+func (n *Node) Verifier(p *structure.Project) (*auth.Verifier, error) { return n.tokens.Get(p) }
+
+// AddConn registers an authenticated connection.
+func (n *Node) AddConn(c Conn) { n.hub.addConn(c) }
+
+// RemoveConn unregisters a connection (its subscriptions are removed with RemoveSub).
+func (n *Node) RemoveConn(c Conn) { n.hub.removeConn(c) }
+
+// AddSub adds c to the channel's local subscribers, subscribing the node in the
+// broker when it is the first.
+func (n *Node) AddSub(project, ch string, c Conn) error {
+	return n.hub.addSub(project, ch, c, func() error {
+		return n.engine.Subscribe(project, ch)
+	})
+}
+
+// RemoveSub removes c from the channel's local subscribers, unsubscribing the
+// node in the broker when it was the last.
+func (n *Node) RemoveSub(project, ch string, c Conn) {
+	n.hub.removeSub(project, ch, c, func() {
+		if err := n.engine.Unsubscribe(project, ch); err != nil {
+			n.log.Error("broker unsubscribe", "project", project, "channel", ch, "err", err)
+		}
+	})
+}
+
+// ResolveChannel parses a channel name of project and returns its options.
+// Errors are protocol errors: bad request for a malformed name, limit exceeded
+// for a too-long one, unknown channel for an unknown namespace.
+func (n *Node) ResolveChannel(p *structure.Project, ch string) (channel.Name, structure.ChannelOptions, error) {
+	name, err := channel.Parse(ch, n.cfg.Client.MaxChannelLength)
+	if err != nil {
+		if errors.Is(err, channel.ErrTooLong) {
+			return name, structure.ChannelOptions{}, protocol.ErrLimitExceeded.WithMessage(err.Error())
+		}
+		return name, structure.ChannelOptions{}, protocol.ErrBadRequest.WithMessage("bad channel name: " + err.Error())
+	}
+	opts, err := p.ChannelOptions(name)
+	if err != nil {
+		return name, opts, protocol.ErrUnknownChannel.WithMessage(err.Error())
+	}
+	return name, opts, nil
+}
+
+func (n *Node) project(name string) (*structure.Project, error) {
+	p, err := n.projects.Get(name)
+	if err != nil {
+		return nil, protocol.ErrUnknownChannel.WithMessage(err.Error())
+	}
+	return p, nil
+}
+
+// PublishOptionsFor returns engine publish options for a channel's options.
+func PublishOptionsFor(opts structure.ChannelOptions) engine.PublishOptions {
+	if !opts.HistoryEnabled() {
+		return engine.PublishOptions{}
+	}
+	return engine.PublishOptions{HistorySize: opts.HistorySize, HistoryTTL: opts.HistoryTTL.D()}
+}
+
+// Publish publishes data into channel of project.
+func (n *Node) Publish(ctx context.Context, project, ch string, data []byte, opts api.PublishOptions) (engine.StreamPosition, error) {
+	p, err := n.project(project)
+	if err != nil {
+		return engine.StreamPosition{}, err
+	}
+	_, chOpts, err := n.ResolveChannel(p, ch)
+	if err != nil {
+		return engine.StreamPosition{}, err
+	}
+	po := PublishOptionsFor(chOpts)
+	if opts.SkipHistory {
+		po = engine.PublishOptions{}
+	}
+	po.Tags = opts.Tags
+	po.IdempotencyKey = opts.IdempotencyKey
+	sp, _, err := n.engine.Publish(ctx, p.Name, ch, data, po)
+	if err != nil {
+		return engine.StreamPosition{}, fmt.Errorf("publish: %w", err)
+	}
+	return sp, nil
+}
+
+// control is a message between nodes (through the engine's control channel).
+type control struct {
+	Op      string `json:"op"`
+	Project string `json:"project"`
+	User    string `json:"user,omitempty"`
+	Client  string `json:"client,omitempty"`
+	Channel string `json:"channel,omitempty"`
+	Code    uint32 `json:"code,omitempty"`
+	Reason  string `json:"reason,omitempty"`
+	// refresh
+	Expired  bool            `json:"expired,omitempty"`
+	ExpireAt int64           `json:"expire_at,omitempty"`
+	Info     json.RawMessage `json:"info,omitempty"`
+}
+
+func (n *Node) sendControl(ctx context.Context, c control) error {
+	data, err := json.Marshal(c)
+	if err != nil {
+		return err
+	}
+	if err := n.engine.PublishControl(ctx, data); err != nil {
+		return fmt.Errorf("control %s: %w", c.Op, err)
+	}
+	return nil
+}
+
+func (n *Node) checkUserTarget(project, user, client string) (*structure.Project, error) {
+	p, err := n.project(project)
+	if err != nil {
+		return nil, err
+	}
+	if user == "" && client == "" {
+		return nil, protocol.ErrBadRequest.WithMessage("user or client required")
+	}
+	return p, nil
+}
+
+// Subscribe subscribes user's connections (or one client) to channel on every node.
+func (n *Node) Subscribe(ctx context.Context, project, user, ch, client string) error {
+	p, err := n.checkUserTarget(project, user, client)
+	if err != nil {
+		return err
+	}
+	if _, _, err := n.ResolveChannel(p, ch); err != nil {
+		return err
+	}
+	return n.sendControl(ctx, control{Op: "subscribe", Project: p.Name, User: user, Client: client, Channel: ch})
+}
+
+// Unsubscribe unsubscribes user's connections (or one client) from channel on every node.
+func (n *Node) Unsubscribe(ctx context.Context, project, user, ch, client string) error {
+	p, err := n.checkUserTarget(project, user, client)
+	if err != nil {
+		return err
+	}
+	if _, _, err := n.ResolveChannel(p, ch); err != nil {
+		return err
+	}
+	return n.sendControl(ctx, control{Op: "unsubscribe", Project: p.Name, User: user, Client: client, Channel: ch})
+}
+
+// Disconnect closes user's connections (or one client) on every node.
+func (n *Node) Disconnect(ctx context.Context, project, user, client string, d protocol.Disconnect) error {
+	p, err := n.checkUserTarget(project, user, client)
+	if err != nil {
+		return err
+	}
+	if d.Code == 0 {
+		d = protocol.DisconnectForceNoReconnect
+	}
+	if d.Code < 3000 || d.Code > 4999 {
+		return protocol.ErrBadRequest.WithMessage("disconnect code must be within 3000-4999")
+	}
+	if len(d.Reason) > 100 {
+		return protocol.ErrBadRequest.WithMessage("disconnect reason longer than 100 bytes")
+	}
+	return n.sendControl(ctx, control{Op: "disconnect", Project: p.Name, User: user, Client: client, Code: d.Code, Reason: d.Reason})
+}
+
+// Refresh changes the expiry (or info) of user's connections on every node.
+func (n *Node) Refresh(ctx context.Context, project, user, client string, opts api.RefreshOptions) error {
+	p, err := n.checkUserTarget(project, user, client)
+	if err != nil {
+		return err
+	}
+	if opts.Info != nil && !json.Valid(opts.Info) {
+		return protocol.ErrBadRequest.WithMessage("info must be JSON")
+	}
+	return n.sendControl(ctx, control{Op: "refresh", Project: p.Name, User: user, Client: client,
+		Expired: opts.Expired, ExpireAt: opts.ExpireAt, Info: opts.Info})
+}
+
+// HandleControl applies a control message from any node to local connections.
+func (n *Node) HandleControl(data []byte) {
+	var c control
+	if err := json.Unmarshal(data, &c); err != nil {
+		n.log.Error("bad control message", "err", err)
+		return
+	}
+	for _, conn := range n.hub.userConns(c.Project, c.User, c.Client) {
+		switch c.Op {
+		case "subscribe":
+			conn.ServerSubscribe(c.Channel)
+		case "unsubscribe":
+			conn.ServerUnsubscribe(c.Channel, protocol.UnsubscribeCodeServer, "server unsubscribe")
+		case "disconnect":
+			conn.Disconnect(protocol.Disconnect{Code: c.Code, Reason: c.Reason})
+		case "refresh":
+			conn.ServerRefresh(api.RefreshOptions{Expired: c.Expired, ExpireAt: c.ExpireAt, Info: c.Info})
+		default:
+			n.log.Warn("unknown control op", "op", c.Op)
+		}
+	}
+}
+
+func (n *Node) channelWithOptions(project, ch string) (*structure.Project, structure.ChannelOptions, error) {
+	p, err := n.project(project)
+	if err != nil {
+		return nil, structure.ChannelOptions{}, err
+	}
+	_, opts, err := n.ResolveChannel(p, ch)
+	return p, opts, err
+}
+
+// Presence returns the channel's presence on all nodes.
+func (n *Node) Presence(ctx context.Context, project, ch string) (map[string]*engine.ClientInfo, error) {
+	p, opts, err := n.channelWithOptions(project, ch)
+	if err != nil {
+		return nil, err
+	}
+	if !opts.Presence {
+		return nil, protocol.ErrNotAvailable.WithMessage("presence is not enabled for this channel")
+	}
+	return n.engine.Presence(ctx, p.Name, ch)
+}
+
+// PresenceStats returns the channel's presence counts on all nodes.
+func (n *Node) PresenceStats(ctx context.Context, project, ch string) (engine.PresenceStats, error) {
+	p, opts, err := n.channelWithOptions(project, ch)
+	if err != nil {
+		return engine.PresenceStats{}, err
+	}
+	if !opts.Presence {
+		return engine.PresenceStats{}, protocol.ErrNotAvailable.WithMessage("presence is not enabled for this channel")
+	}
+	return n.engine.PresenceStats(ctx, p.Name, ch)
+}
+
+// History returns the channel's history; limits are capped at HistoryMaxLimit.
+func (n *Node) History(ctx context.Context, project, ch string, opts engine.HistoryOptions) (engine.HistoryResult, error) {
+	p, chOpts, err := n.channelWithOptions(project, ch)
+	if err != nil {
+		return engine.HistoryResult{}, err
+	}
+	if !chOpts.HistoryEnabled() {
+		return engine.HistoryResult{}, protocol.ErrNotAvailable.WithMessage("history is not enabled for this channel")
+	}
+	opts.Limit = n.capLimit(opts.Limit)
+	return n.engine.History(ctx, p.Name, ch, opts)
+}
+
+func (n *Node) capLimit(limit int) int {
+	max := n.cfg.Client.HistoryMaxLimit
+	if max <= 0 {
+		return limit
+	}
+	if limit < 0 || limit > max {
+		return max
+	}
+	return limit
+}
+
+// HistoryRemove drops the channel's publications.
+func (n *Node) HistoryRemove(ctx context.Context, project, ch string) error {
+	p, chOpts, err := n.channelWithOptions(project, ch)
+	if err != nil {
+		return err
+	}
+	if !chOpts.HistoryEnabled() {
+		return protocol.ErrNotAvailable.WithMessage("history is not enabled for this channel")
+	}
+	return n.engine.RemoveHistory(ctx, p.Name, ch)
+}
+
+// Channels lists active channels of project on this node matching pattern.
+func (n *Node) Channels(ctx context.Context, project, pattern string) (map[string]int, error) {
+	p, err := n.project(project)
+	if err != nil {
+		return nil, err
+	}
+	if pattern != "" {
+		if _, err := path.Match(pattern, ""); err != nil {
+			return nil, protocol.ErrBadRequest.WithMessage("bad pattern: " + err.Error())
+		}
+	}
+	all := n.hub.channels(p.Name)
+	if pattern == "" {
+		return all, nil
+	}
+	out := make(map[string]int, len(all))
+	for ch, num := range all {
+		if ok, _ := path.Match(pattern, ch); ok {
+			out[ch] = num
+		}
+	}
+	return out, nil
+}
+
+// Info describes the live nodes (with the Memory engine: this one).
+func (n *Node) Info(ctx context.Context) ([]api.NodeInfo, error) {
+	return []api.NodeInfo{n.localInfo()}, nil
+}
+
+func (n *Node) localInfo() api.NodeInfo {
+	clients, users, subs, channels := n.hub.counts()
+	return api.NodeInfo{
+		UID: n.id, Name: n.cfg.Name, Version: n.cfg.Version,
+		NumClients: clients, NumUsers: users, NumSubs: subs, NumChannels: channels,
+		Uptime: time.Since(n.started),
+	}
+}
+
+// HandlePublication fans a publication out to local subscribers, encoded once.
+func (n *Node) HandlePublication(project, ch string, pub *engine.Publication, sp engine.StreamPosition) {
+	err := n.hub.broadcast(project, ch, pub.Offset, KindPublication, func() ([]byte, error) {
+		return protocol.EncodePush(&protocol.Push{Channel: ch, Pub: ProtoPublication(pub)})
+	})
+	if err != nil {
+		n.log.Error("encode publication", "channel", ch, "err", err)
+	}
+}
+
+// HandleJoin fans a join out to local subscribers.
+func (n *Node) HandleJoin(project, ch string, info *engine.ClientInfo) {
+	err := n.hub.broadcast(project, ch, 0, KindJoin, func() ([]byte, error) {
+		return protocol.EncodePush(&protocol.Push{Channel: ch, Join: &protocol.Join{Info: *ProtoClientInfo(info)}})
+	})
+	if err != nil {
+		n.log.Error("encode join", "channel", ch, "err", err)
+	}
+}
+
+// HandleLeave fans a leave out to local subscribers.
+func (n *Node) HandleLeave(project, ch string, info *engine.ClientInfo) {
+	err := n.hub.broadcast(project, ch, 0, KindLeave, func() ([]byte, error) {
+		return protocol.EncodePush(&protocol.Push{Channel: ch, Leave: &protocol.Leave{Info: *ProtoClientInfo(info)}})
+	})
+	if err != nil {
+		n.log.Error("encode leave", "channel", ch, "err", err)
+	}
+}
+
+// PresenceRefresher is implemented by connections that keep presence entries.
+type PresenceRefresher interface {
+	RefreshPresence(ctx context.Context)
+}
+
+func (n *Node) presenceLoop() {
+	defer n.wg.Done()
+	interval := n.cfg.Client.PresenceUpdateInterval.D()
+	if interval <= 0 {
+		interval = 25 * time.Second
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-n.done:
+			return
+		case <-t.C:
+			ctx, cancel := context.WithTimeout(context.Background(), interval)
+			for _, c := range n.hub.allConns() {
+				if r, ok := c.(PresenceRefresher); ok {
+					r.RefreshPresence(ctx)
+				}
+			}
+			cancel()
+		}
+	}
+}
+
+// ProtoClientInfo converts an engine ClientInfo to the wire type.
+func ProtoClientInfo(i *engine.ClientInfo) *protocol.ClientInfo {
+	if i == nil {
+		return nil
+	}
+	return &protocol.ClientInfo{User: i.User, Client: i.Client, ConnInfo: i.ConnInfo, ChanInfo: i.ChanInfo}
+}
+
+// ProtoPublication converts an engine Publication to the wire type.
+func ProtoPublication(p *engine.Publication) *protocol.Publication {
+	return &protocol.Publication{Data: p.Data, Info: ProtoClientInfo(p.Info), Offset: p.Offset, Tags: p.Tags}
+}

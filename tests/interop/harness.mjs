@@ -1,0 +1,464 @@
+// Test harness for the interop suite: runs the real bin/centrifuge binary with a
+// config written here, and drives it with the stock centrifuge-js client over `ws`.
+//
+// Each *.test.mjs file calls useServer() once at top level: it registers node:test
+// hooks that start one server before the file's tests, disconnect every client made
+// through it after each test, and stop the server (SIGTERM) after the file.
+//
+// Environment:
+//   CENTRIFUGE_BIN   absolute path of the server binary (default: ../../bin/centrifuge)
+//   INTEROP_TRACE=1  print every WebSocket frame and the server's log as they happen
+import { before, after, afterEach } from 'node:test';
+import { spawn, execFileSync } from 'node:child_process';
+import { createHmac, randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import WebSocket from 'ws';
+import { Centrifuge } from 'centrifuge';
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const BIN = process.env.CENTRIFUGE_BIN || resolve(here, '../../bin/centrifuge');
+const TRACE = process.env.INTEROP_TRACE === '1';
+
+/** Default wait for one event. */
+export const WAIT_MS = 8000;
+
+export function randomHex(bytes = 16) {
+  return randomBytes(bytes).toString('hex');
+}
+
+/** A channel-name suffix so tests never share a channel. */
+export function uniq(prefix) {
+  return `${prefix}_${randomHex(4)}`;
+}
+
+export function sleep(ms) {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+function configYaml(p) {
+  return `# written by tests/interop/harness.mjs
+http: {address: "127.0.0.1", port: 0}
+log: {level: debug}
+client: {ping_interval: 25s, expired_close_delay: 1s}
+projects:
+  - name: default
+    secret: "${p.secret}"
+    api_key: "${p.apiKey}"
+    options: {presence: true, join_leave: true, force_push_join_leave: true, history_size: 100, history_ttl: 300s, allow_subscribe_for_client: true, allow_publish_for_client: true, allow_user_limited_channels: true}
+    namespaces:
+      - {name: chat, options: {history_size: 10, history_ttl: 60s, force_recovery: true, presence: true, join_leave: true, force_push_join_leave: true, allow_subscribe_for_client: true}}
+  - name: other
+    secret: "${p.otherSecret}"
+    api_key: "${p.otherApiKey}"
+    options: {presence: true, allow_subscribe_for_client: true}
+`;
+}
+
+/** Last n lines of a string. */
+function tail(s, n) {
+  const lines = s.split('\n');
+  return lines.slice(Math.max(0, lines.length - n)).join('\n');
+}
+
+// ---------------------------------------------------------------------------
+// Frame tracing: a `ws` subclass per client that records every frame both ways.
+
+function clip(s, n = 400) {
+  return s.length > n ? s.slice(0, n) + `…(+${s.length - n})` : s;
+}
+
+class Trace {
+  constructor(label) {
+    this.label = label;
+    this.start = Date.now();
+    this.frames = []; // {t, dir: '>' sent | '<' received | '#' transport event, text}
+    this.transports = 0; // WebSocket objects the client created (1 + reconnects)
+  }
+  push(dir, text) {
+    const e = { t: Date.now() - this.start, dir, text };
+    this.frames.push(e);
+    if (TRACE) console.log(`[${this.label} +${e.t}ms] ${dir} ${clip(text, 2000)}`);
+  }
+  /** Received JSON objects (one WS message may carry several, split on \n). */
+  received() {
+    const out = [];
+    for (const f of this.frames) {
+      if (f.dir !== '<') continue;
+      for (const line of f.text.trim().split('\n')) {
+        if (!line.trim()) continue;
+        try { out.push(JSON.parse(line)); } catch { out.push({ unparsable: line }); }
+      }
+    }
+    return out;
+  }
+  sent() {
+    const out = [];
+    for (const f of this.frames) {
+      if (f.dir !== '>') continue;
+      for (const line of f.text.trim().split('\n')) {
+        if (!line.trim()) continue;
+        try { out.push(JSON.parse(line)); } catch { out.push({ unparsable: line }); }
+      }
+    }
+    return out;
+  }
+  dump(last = 40) {
+    const fs = this.frames.slice(-last);
+    const skipped = this.frames.length - fs.length;
+    return `  frames of client "${this.label}" (> sent, < received, # transport)` +
+      (skipped ? ` [${skipped} earlier omitted]` : '') + ':\n' +
+      (fs.length ? fs.map((f) => `    +${f.t}ms ${f.dir} ${clip(f.text)}`).join('\n') : '    (none)');
+  }
+}
+
+function tracedWebSocket(trace) {
+  return class TracedWebSocket extends WebSocket {
+    constructor(url, protocols) {
+      super(url, protocols);
+      trace.transports++;
+      trace.ws = this; // the current socket, e.g. to kill the transport in a test
+      trace.push('#', `open ${url}`);
+      this.on('message', (data) => trace.push('<', data.toString()));
+      this.on('close', (code, reason) => trace.push('#', `close code=${code} reason=${reason.toString()}`));
+      this.on('error', (err) => trace.push('#', `error ${err.message}`));
+    }
+    send(data, ...rest) {
+      trace.push('>', typeof data === 'string' ? data : Buffer.from(data).toString());
+      return super.send(data, ...rest);
+    }
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Waiting helpers.
+
+/** Everything an assertion message should show: the traces of the given clients. */
+export function frames(...clients) {
+  return clients.filter((c) => c && c.trace).map((c) => c.trace.dump()).join('\n');
+}
+
+/**
+ * Waits for `event` on a centrifuge client or subscription, optionally the first one
+ * whose ctx passes `filter`. Rejects after `timeout` ms with `what` and the frames of
+ * `clients` in the message. Listening starts synchronously at the call, so call it
+ * before the action that triggers the event.
+ */
+export function waitFor(emitter, event, { filter = () => true, timeout = WAIT_MS, what, clients = [] } = {}) {
+  let listener;
+  let timer;
+  const p = new Promise((resolve, reject) => {
+    listener = (ctx) => {
+      let ok;
+      try { ok = filter(ctx); } catch (e) { ok = false; }
+      if (ok) {
+        clearTimeout(timer);
+        emitter.off(event, listener);
+        resolve(ctx);
+      }
+    };
+    emitter.on(event, listener);
+    timer = setTimeout(() => {
+      emitter.off(event, listener);
+      reject(new Error(`timed out after ${timeout} ms waiting for ${what || `'${event}' event`}\n${frames(...clients)}`));
+    }, timeout);
+  });
+  return p;
+}
+
+/**
+ * Awaits a centrifuge-js call (they reject with plain {code, message} objects) and
+ * rethrows a failure as an Error naming `what`, with the clients' frames.
+ */
+export async function call(promise, what, clients = []) {
+  try {
+    return await promise;
+  } catch (e) {
+    const detail = e instanceof Error ? e.message : JSON.stringify(e);
+    throw new Error(`${what} failed: ${detail}\n${frames(...clients)}`);
+  }
+}
+
+/** Collects every ctx of `event` into an array (listener kept until the emitter is gone). */
+export function collect(emitter, event) {
+  const items = [];
+  emitter.on(event, (ctx) => items.push(ctx));
+  return items;
+}
+
+/** Polls `predicate` until true or timeout; rejects with `what` + frames. */
+export async function waitUntil(predicate, { timeout = WAIT_MS, interval = 25, what = 'condition', clients = [] } = {}) {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    if (await predicate()) return;
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeout} ms waiting for ${what}\n${frames(...clients)}`);
+    }
+    await sleep(interval);
+  }
+}
+
+/** Makes a HS256 JWT with the given secret (used for tokens that must be refused). */
+export function signJwt(payload, secret) {
+  const enc = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const head = enc({ alg: 'HS256', typ: 'JWT' });
+  const body = enc(payload);
+  const sig = createHmac('sha256', secret).update(`${head}.${body}`).digest('base64url');
+  return `${head}.${body}.${sig}`;
+}
+
+/** Replaces the signature of a JWT with one made with `secret`. */
+export function resignJwt(token, secret) {
+  const [head, body] = token.split('.');
+  const sig = createHmac('sha256', secret).update(`${head}.${body}`).digest('base64url');
+  return `${head}.${body}.${sig}`;
+}
+
+export function decodeJwt(token) {
+  const [head, body] = token.split('.');
+  return {
+    header: JSON.parse(Buffer.from(head, 'base64url').toString()),
+    payload: JSON.parse(Buffer.from(body, 'base64url').toString()),
+  };
+}
+
+// ---------------------------------------------------------------------------
+// The server.
+
+class Server {
+  constructor() {
+    this.dir = mkdtempSync(join(tmpdir(), 'centrifuge-interop-'));
+    this.configPath = join(this.dir, 'config.yaml');
+    this.secret = randomHex(16);
+    this.apiKey = randomHex(16);
+    this.otherSecret = randomHex(16);
+    this.otherApiKey = randomHex(16);
+    this.stderr = '';
+    this.stdout = '';
+    this.proc = null;
+    this.port = 0;
+    this.exit = null; // {code, signal} once exited
+    this.clients = new Set();
+  }
+
+  async start() {
+    if (!existsSync(BIN)) {
+      throw new Error(`server binary not found at ${BIN} (set CENTRIFUGE_BIN or run \`make build\`)`);
+    }
+    writeFileSync(this.configPath, configYaml(this));
+    this.proc = spawn(BIN, ['serve', '--config', this.configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.exited = new Promise((resolve) => {
+      this.proc.on('exit', (code, signal) => {
+        this.exit = { code, signal };
+        resolve(this.exit);
+      });
+    });
+    this.proc.stdout.on('data', (d) => {
+      this.stdout += d.toString();
+      if (TRACE) process.stdout.write(`[server stdout] ${d}`);
+    });
+    this.proc.stderr.on('data', (d) => {
+      this.stderr += d.toString();
+      if (TRACE) process.stdout.write(`[server] ${d}`);
+    });
+    const re = /msg="?listening"?.*?addr="?127\.0\.0\.1:(\d+)/;
+    await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => done(new Error('no "msg=listening addr=127.0.0.1:PORT" line within 10 s')), 10000);
+      const check = () => {
+        const m = re.exec(this.stderr);
+        if (m) done(null, Number(m[1]));
+      };
+      const onExit = () => done(new Error(`server exited before listening (${JSON.stringify(this.exit)})`));
+      const done = (err, port) => {
+        clearTimeout(timer);
+        this.proc.stderr.off('data', check);
+        this.proc.off('exit', onExit);
+        if (err) {
+          reject(new Error(`${err.message}\ncommand: ${BIN} serve --config ${this.configPath}\n` +
+            `--- server stderr ---\n${tail(this.stderr, 60)}\n--- server stdout ---\n${tail(this.stdout, 20)}`));
+        } else {
+          this.port = port;
+          resolve();
+        }
+      };
+      this.proc.stderr.on('data', check);
+      this.proc.on('exit', onExit);
+      check();
+    });
+  }
+
+  get base() {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  wsUrl(project) {
+    return project
+      ? `ws://127.0.0.1:${this.port}/connection/${project}/websocket`
+      : `ws://127.0.0.1:${this.port}/connection/websocket`;
+  }
+
+  /** Raw server API call: returns {status, body} without judging it. */
+  async apiRaw(method, body, { apiKey = this.apiKey, project } = {}) {
+    const url = project ? `${this.base}/api/${project}/${method}` : `${this.base}/api/${method}`;
+    const headers = { 'Content-Type': 'application/json' };
+    if (apiKey !== null) headers['X-API-Key'] = apiKey;
+    const res = await fetch(url, { method: 'POST', headers, body: JSON.stringify(body) });
+    const text = await res.text();
+    let json;
+    try { json = JSON.parse(text); } catch { json = undefined; }
+    return { status: res.status, text, body: json };
+  }
+
+  /** Server API call: returns `result`, throws on HTTP != 200 or an `error` reply. */
+  async api(method, body, opts) {
+    const r = await this.apiRaw(method, body, opts);
+    if (r.status !== 200 || !r.body || r.body.error || !('result' in r.body)) {
+      throw new Error(`POST /api/${method} ${JSON.stringify(body)} -> HTTP ${r.status} ${clip(r.text, 1000)}`);
+    }
+    return r.body.result;
+  }
+
+  /** A connection token from `bin/centrifuge gentoken`. */
+  token(user, { ttl, info, project = 'default' } = {}) {
+    const args = ['gentoken', '--config', this.configPath, '--project', project, '--user', user];
+    if (ttl) args.push('--ttl', ttl);
+    if (info !== undefined) args.push('--info', JSON.stringify(info));
+    let out;
+    try {
+      out = execFileSync(BIN, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 10000 });
+    } catch (e) {
+      throw new Error(`${BIN} ${args.join(' ')} failed: ${e.message}\nstderr: ${e.stderr}`);
+    }
+    const tok = out.trim();
+    if (!/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/.test(tok)) {
+      throw new Error(`gentoken printed no bare JWT on stdout: ${JSON.stringify(out)}`);
+    }
+    return tok;
+  }
+
+  /**
+   * A centrifuge-js client on the WebSocket endpoint, with frame tracing. Not connected
+   * yet: call client.connect(). Its trace is client.trace; `label` names it in messages.
+   */
+  newClient({ label = 'client', project, url, ...opts } = {}) {
+    const trace = new Trace(label);
+    const client = new Centrifuge(url || this.wsUrl(project), {
+      websocket: tracedWebSocket(trace),
+      debug: false,
+      ...opts,
+    });
+    client.trace = trace;
+    // An 'error' event without listener is fine for centrifuge's emitter, but keep them
+    // in the trace: they explain many failures.
+    client.on('error', (ctx) => trace.push('#', `client error event ${JSON.stringify(ctx)}`));
+    client.on('state', (ctx) => trace.push('#', `state ${ctx.oldState} -> ${ctx.newState}`));
+    this.clients.add(client);
+    return client;
+  }
+
+  /** Connects a client and waits for 'connected'; returns the connected ctx. */
+  connect(client, what) {
+    const label = client.trace.label;
+    return new Promise((resolve, reject) => {
+      const finish = (err, ctx) => {
+        clearTimeout(timer);
+        client.off('connected', onConnected);
+        client.off('disconnected', onDisconnected);
+        if (err) reject(err); else resolve(ctx);
+      };
+      const onConnected = (ctx) => finish(null, ctx);
+      const onDisconnected = (ctx) => finish(new Error(
+        `client "${label}" disconnected while connecting: ${JSON.stringify(ctx)}\n${frames(client)}`));
+      const timer = setTimeout(() => finish(new Error(
+        `timed out after ${WAIT_MS} ms waiting for ${what || `client "${label}" to connect`}\n${frames(client)}`)), WAIT_MS);
+      client.on('connected', onConnected);
+      client.on('disconnected', onDisconnected);
+      client.connect();
+    });
+  }
+
+  /**
+   * New subscription, subscribed; returns {sub, ctx}. Rejects on 'unsubscribed' or
+   * timeout with the client's frames.
+   */
+  subscribe(client, channel, opts = {}) {
+    const label = client.trace.label;
+    const sub = client.newSubscription(channel, opts);
+    sub.on('error', (ctx) => client.trace.push('#', `subscription ${channel} error event ${JSON.stringify(ctx)}`));
+    sub.on('state', (ctx) => client.trace.push('#', `subscription ${channel} ${ctx.oldState} -> ${ctx.newState}`));
+    return new Promise((resolve, reject) => {
+      const finish = (err, ctx) => {
+        clearTimeout(timer);
+        sub.off('subscribed', onSubscribed);
+        sub.off('unsubscribed', onUnsubscribed);
+        if (err) reject(err); else resolve({ sub, ctx });
+      };
+      const onSubscribed = (ctx) => finish(null, ctx);
+      const onUnsubscribed = (ctx) => finish(new Error(
+        `subscription of "${label}" to ${channel} ended unsubscribed: ${JSON.stringify(ctx)}\n${frames(client)}`));
+      const timer = setTimeout(() => finish(new Error(
+        `timed out after ${WAIT_MS} ms waiting for "${label}" to subscribe to ${channel}\n${frames(client)}`)), WAIT_MS);
+      sub.on('subscribed', onSubscribed);
+      sub.on('unsubscribed', onUnsubscribed);
+      sub.subscribe();
+    });
+  }
+
+  async closeClients() {
+    for (const c of this.clients) {
+      try { c.disconnect(); } catch { /* ignore */ }
+      c.removeAllListeners();
+    }
+    this.clients.clear();
+    await sleep(20);
+  }
+
+  /** Recent server log, for failure messages. */
+  log(n = 40) {
+    return `--- last ${n} lines of server stderr ---\n${tail(this.stderr, n)}`;
+  }
+
+  /** SIGTERM, wait for exit (SIGKILL after 5 s); returns {code, signal}. */
+  async stop() {
+    if (!this.proc) return null;
+    if (!this.exit) {
+      this.proc.kill('SIGTERM');
+      const t = setTimeout(() => { if (!this.exit) this.proc.kill('SIGKILL'); }, 5000);
+      await this.exited;
+      clearTimeout(t);
+    }
+    return this.exit;
+  }
+
+  cleanup() {
+    try { rmSync(this.dir, { recursive: true, force: true }); } catch { /* ignore */ }
+  }
+}
+
+/**
+ * Registers hooks: a server per test file (started in before(), SIGTERM'ed in after()),
+ * clients closed after each test. Returns the Server, usable inside tests.
+ */
+export function useServer() {
+  const server = new Server();
+  before(async () => {
+    await server.start();
+  });
+  afterEach(async () => {
+    await server.closeClients();
+  });
+  after(async () => {
+    await server.closeClients();
+    const exit = await server.stop();
+    if (process.env.INTEROP_KEEP !== '1') server.cleanup();
+    if (exit && !(exit.code === 0 || exit.signal === 'SIGTERM')) {
+      // Surface a crash or an unclean exit: it fails the file.
+      throw new Error(`server exited with ${JSON.stringify(exit)} on SIGTERM\n${server.log(60)}`);
+    }
+  });
+  return server;
+}
+
+export { Centrifuge };
