@@ -38,6 +38,11 @@ export function sleep(ms) {
   return new Promise((r) => setTimeout(r, ms));
 }
 
+/** Resolves to `value` after ms, without keeping the process alive: for Promise.race deadlines. */
+export function deadline(ms, value) {
+  return new Promise((r) => setTimeout(() => r(value), ms).unref());
+}
+
 function configYaml(p) {
   return `# written by tests/interop/harness.mjs
 http: {address: "127.0.0.1", port: 0}
@@ -110,7 +115,7 @@ class Trace {
     const skipped = this.frames.length - fs.length;
     return `  frames of client "${this.label}" (> sent, < received, # transport)` +
       (skipped ? ` [${skipped} earlier omitted]` : '') + ':\n' +
-      (fs.length ? fs.map((f) => `    +${f.t}ms ${f.dir} ${clip(f.text)}`).join('\n') : '    (none)');
+      (fs.length ? fs.map((f) => `    +${f.t}ms ${f.dir} ${clip(f.text).trimEnd().replace(/\n/g, '\n             ')}`).join('\n') : '    (none)');
   }
 }
 

@@ -1,7 +1,7 @@
 // Graceful shutdown: runs last (alphabetically) in its own process with its own server.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { useServer, waitFor, frames, sleep } from './harness.mjs';
+import { useServer, waitFor, frames, deadline } from './harness.mjs';
 
 const server = useServer();
 
@@ -13,6 +13,6 @@ test('extra: SIGTERM closes clients with 3001 (they reconnect) and the server ex
   const ctx = await lost;
   assert.equal(ctx.code, 3001, `expected close code 3001 (shutdown), got ${JSON.stringify(ctx)}\n${frames(c)}`);
   c.disconnect();
-  const exit = await Promise.race([server.exited, sleep(10000).then(() => 'still running after 10 s')]);
+  const exit = await Promise.race([server.exited, deadline(10000, 'still running after 10 s')]);
   assert.deepEqual(exit, { code: 0, signal: null }, `server should exit 0 on SIGTERM, got ${JSON.stringify(exit)}\n${server.log(30)}`);
 });

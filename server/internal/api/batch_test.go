@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -107,4 +108,32 @@ func TestBatchLimits(t *testing.T) {
 		strings.Count(r.body, `"info":{"nodes":[]}`) != api.MaxBatchCommands {
 		t.Errorf("batch of %d: status %d, body %.200s", api.MaxBatchCommands, r.status, r.body)
 	}
+}
+
+// FuzzBatch checks that no request body makes the API fail with a 5xx or
+// answer something that is not JSON.
+func FuzzBatch(f *testing.F) {
+	for _, seed := range []string{
+		`{"commands":[{"publish":{"channel":"a","data":{}}}]}`,
+		`{"commands":[{"broadcast":{"channels":["a",""],"data":[1,2]}},{"history":{"channel":"a","limit":-1,"since":{"offset":1,"epoch":"e"}}}],"parallel":true}`,
+		`{"commands":[{"disconnect":{"user":"1","disconnect":{"code":3000}}},{"channels":{"pattern":"[a-"}},{}]}`,
+		`{"commands":[{"refresh":{"user":"1","info":null,"expire_at":-3}}]}`,
+		`{"commands":{}}`,
+		`[]`,
+		``,
+	} {
+		f.Add(seed)
+	}
+	ts := newTestServer(f)
+	f.Fuzz(func(t *testing.T, body string) {
+		r := ts.call(t, "/api/batch", body)
+		switch r.status {
+		case http.StatusOK, http.StatusBadRequest, http.StatusRequestEntityTooLarge:
+		default:
+			t.Fatalf("status %d for body %q: %s", r.status, body, r.body)
+		}
+		if !json.Valid([]byte(r.body)) {
+			t.Fatalf("body %q answered with invalid JSON %q", body, r.body)
+		}
+	})
 }

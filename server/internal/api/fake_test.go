@@ -160,12 +160,12 @@ type testServer struct {
 // maxBodySize is the body limit of the test server.
 const maxBodySize = 4096
 
-func newTestServer(t *testing.T) *testServer {
+func newTestServer(t testing.TB) *testServer {
 	t.Helper()
 	return newTestServerWithBodySize(t, maxBodySize)
 }
 
-func newTestServerWithBodySize(t *testing.T, bodySize int64) *testServer {
+func newTestServerWithBodySize(t testing.TB, bodySize int64) *testServer {
 	t.Helper()
 	projects, err := structure.NewRegistry([]structure.Project{
 		{Name: structure.DefaultProject, Secret: "default-secret-0123456789", APIKey: defaultKey},

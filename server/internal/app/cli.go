@@ -226,7 +226,7 @@ func (c *cli) serve(args []string) int {
 		return c.errorf("%v", err)
 	}
 	logger := slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: cfg.Log.SlogLevel()}))
-	c.printWelcome(cfg)
+	c.printWelcome(cfg, *create)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -236,9 +236,10 @@ func (c *cli) serve(args []string) int {
 	return exitOK
 }
 
-// printWelcome prints where to connect and a token for user "test" on the
-// first project, so a client can connect right away.
-func (c *cli) printWelcome(cfg config.Config) {
+// printWelcome prints where to connect and, in development (serve
+// --create-config, as make run does), a token for user "test" on the first
+// project so a client can connect right away. Production starts print no token.
+func (c *cli) printWelcome(cfg config.Config, withToken bool) {
 	p := cfg.Projects[0]
 	w := c.stderr
 	host := cfg.HTTP.Address
@@ -255,6 +256,9 @@ func (c *cli) printWelcome(cfg config.Config) {
 		base := net.JoinHostPort(host, strconv.Itoa(cfg.HTTP.Port))
 		fmt.Fprintf(w, "client endpoint (project %q): ws://%s/connection%s/websocket\n", p.Name, base, prefix)
 		fmt.Fprintf(w, "server API (project %q): http://%s/api%s/<method> with header X-API-Key\n", p.Name, base, prefix)
+	}
+	if !withToken {
+		return
 	}
 	if p.Secret == "" {
 		fmt.Fprintf(w, "project %q has no secret: no test token (tokens come from your RS256/ES256 signer)\n", p.Name)

@@ -190,6 +190,8 @@ type wsClient struct {
 	err     error
 	pauseMu sync.Mutex
 	paused  chan struct{}
+	// pending holds frames read but not yet consumed (test goroutine only).
+	pending []*protocol.Reply
 }
 
 // pause stops the read loop after the frame it is reading; the returned
@@ -284,6 +286,11 @@ func (c *wsClient) send(method string, params any) uint32 {
 // next returns the next reply or push, failing after waitTimeout.
 func (c *wsClient) next() *protocol.Reply {
 	c.t.Helper()
+	if len(c.pending) > 0 {
+		r := c.pending[0]
+		c.pending = c.pending[1:]
+		return r
+	}
 	select {
 	case r := <-c.in:
 		return r
@@ -300,30 +307,43 @@ func (c *wsClient) next() *protocol.Reply {
 	return nil
 }
 
-// call sends a command and waits for its reply; pushes seen meanwhile are kept.
+// call sends a command and waits for its reply; frames seen meanwhile stay
+// pending, in order, for later reads.
 func (c *wsClient) call(method string, params any) *protocol.Reply {
 	c.t.Helper()
 	id := c.send(method, params)
-	var pushes []*protocol.Reply
-	defer func() {
-		// Put pushes back in order, before anything that comes later.
-		if len(pushes) > 0 {
-			rest := make([]*protocol.Reply, 0, len(c.in))
-			for len(c.in) > 0 {
-				rest = append(rest, <-c.in)
-			}
-			for _, p := range append(pushes, rest...) {
-				c.in <- p
-			}
+	for i, r := range c.pending {
+		if r.ID == id {
+			c.pending = append(c.pending[:i:i], c.pending[i+1:]...)
+			return r
 		}
-	}()
+	}
 	for {
-		r := c.next()
+		r := c.recv()
 		if r.ID == id {
 			return r
 		}
-		pushes = append(pushes, r)
+		c.pending = append(c.pending, r)
 	}
+}
+
+// recv waits for a new frame from the read loop, failing after waitTimeout.
+func (c *wsClient) recv() *protocol.Reply {
+	c.t.Helper()
+	select {
+	case r := <-c.in:
+		return r
+	case <-c.closed:
+		select {
+		case r := <-c.in:
+			return r
+		default:
+		}
+		c.t.Fatalf("connection closed while waiting: %v", c.err)
+	case <-time.After(waitTimeout):
+		c.t.Fatal("timeout waiting for a frame")
+	}
+	return nil
 }
 
 // mustCall is call that fails the test on an error reply.
@@ -344,21 +364,21 @@ func (c *wsClient) callErr(method string, params any, code uint32) {
 	}
 }
 
-// push waits for the next push that matches pred, skipping pings.
+// push returns the first push that matches pred, pending or new; others stay pending.
 func (c *wsClient) push(pred func(*protocol.Push) bool) *protocol.Push {
 	c.t.Helper()
-	deadline := time.After(waitTimeout)
-	for {
-		select {
-		case r := <-c.in:
-			if r.Push != nil && pred(r.Push) {
-				return r.Push
-			}
-		case <-c.closed:
-			c.t.Fatalf("connection closed while waiting for a push: %v", c.err)
-		case <-deadline:
-			c.t.Fatal("timeout waiting for a push")
+	for i, r := range c.pending {
+		if r.Push != nil && pred(r.Push) {
+			c.pending = append(c.pending[:i:i], c.pending[i+1:]...)
+			return r.Push
 		}
+	}
+	for {
+		r := c.recv()
+		if r.Push != nil && pred(r.Push) {
+			return r.Push
+		}
+		c.pending = append(c.pending, r)
 	}
 }
 
@@ -370,6 +390,11 @@ func (c *wsClient) pub(ch string) *protocol.Publication {
 // noPush asserts nothing but pings arrives for d.
 func (c *wsClient) noPush(d time.Duration) {
 	c.t.Helper()
+	for _, r := range c.pending {
+		if r.Push != nil {
+			c.t.Fatalf("unexpected push %+v", r.Push)
+		}
+	}
 	deadline := time.After(d)
 	for {
 		select {

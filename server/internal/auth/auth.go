@@ -257,8 +257,9 @@ func sign(secret, user string, ttl time.Duration, info json.RawMessage, set func
 	return s, nil
 }
 
-// KeyEqual reports whether got equals expected, in time independent of their
-// content and length. An empty expected key never matches.
+// KeyEqual reports whether got equals expected. Both are hashed and the hashes
+// compared in constant time, so the timing reveals neither where they differ
+// nor expected's length. An empty expected key never matches.
 func KeyEqual(expected, got string) bool {
 	if expected == "" {
 		return false

@@ -67,7 +67,8 @@ type PublishOptions struct {
 
 // HistoryOptions select publications from a stream.
 type HistoryOptions struct {
-	// Since, when set, returns publications after this position. If Since.Epoch
+	// Since, when set, returns publications after this position (with Reverse:
+	// before it, newest first, to page backwards). If Since.Epoch is set and
 	// differs from the stream's epoch the engine returns the current position and
 	// no publications (the caller sees the epoch change).
 	Since *StreamPosition

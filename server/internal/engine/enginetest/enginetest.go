@@ -16,7 +16,8 @@
 //     and a real epoch) that later publications keep; History does not extend
 //     the life of an existing stream, only publications do.
 //   - With Since, only publications with offset > Since.Offset are returned;
-//     Limit n > 0 with Reverse returns the newest n of those, newest first.
+//     with Since and Reverse, those with offset < Since.Offset, newest first
+//     (paging backwards, as Centrifugo does).
 //   - Presence returns copies; PresenceStats counts distinct users.
 //   - After Close every method returns an error wrapping engine.ErrClosed.
 package enginetest

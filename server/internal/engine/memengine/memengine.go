@@ -424,9 +424,10 @@ func (e *Engine) deliver(key chanKey, ev event) {
 // only publications do.
 //
 // With Since, only publications with an offset greater than Since.Offset are
-// considered, and none at all when Since.Epoch is set and is not the stream's
-// epoch. Limit 0 returns no publications, a negative Limit all of them, n > 0
-// the first n (or with Reverse the newest n). Reverse orders newest first.
+// considered (with Reverse: smaller than Since.Offset, to page backwards), and
+// none at all when Since.Epoch is set and is not the stream's epoch. Limit 0
+// returns no publications, a negative Limit all of them, n > 0 the first n (or
+// with Reverse the newest n). Reverse orders newest first.
 func (e *Engine) History(ctx context.Context, project, channel string, opts engine.HistoryOptions) (engine.HistoryResult, error) {
 	if err := e.check(ctx); err != nil {
 		return engine.HistoryResult{}, err
@@ -450,31 +451,41 @@ func (e *Engine) History(ctx context.Context, project, channel string, opts engi
 		return res, nil
 	}
 
-	// Offsets are contiguous, so the first publication after Since is found by
-	// arithmetic.
-	start := 0
+	// Offsets are contiguous, so positions are found by arithmetic. Forward,
+	// Since selects publications after it; in reverse (paging backwards, as
+	// Centrifugo does) publications before it, newest first.
+	first := s.pubs[0].pub.Offset
+	lo, hi := 0, len(s.pubs) // the window [lo, hi) of s.pubs considered
 	if opts.Since != nil {
-		first := s.pubs[0].pub.Offset
-		switch {
-		case opts.Since.Offset >= s.offset:
-			start = len(s.pubs)
-		case opts.Since.Offset >= first:
-			start = int(opts.Since.Offset - first + 1)
+		if opts.Reverse {
+			switch {
+			case opts.Since.Offset <= first:
+				hi = 0
+			case opts.Since.Offset <= s.offset:
+				hi = int(opts.Since.Offset - first)
+			}
+		} else {
+			switch {
+			case opts.Since.Offset >= s.offset:
+				lo = len(s.pubs)
+			case opts.Since.Offset >= first:
+				lo = int(opts.Since.Offset - first + 1)
+			}
 		}
 	}
 	limit := opts.Limit
-	if limit < 0 || limit > len(s.pubs)-start {
-		limit = len(s.pubs) - start
+	if limit < 0 || limit > hi-lo {
+		limit = max(hi-lo, 0)
 	}
 	found := make([]*engine.Publication, 0, limit)
 	if opts.Reverse {
-		for i := len(s.pubs) - 1; i >= start && len(found) < limit; i-- {
+		for i := hi - 1; i >= lo && len(found) < limit; i-- {
 			if now.Before(s.pubs[i].expireAt) {
 				found = append(found, s.pubs[i].pub)
 			}
 		}
 	} else {
-		for i := start; i < len(s.pubs) && len(found) < limit; i++ {
+		for i := lo; i < hi && len(found) < limit; i++ {
 			if now.Before(s.pubs[i].expireAt) {
 				found = append(found, s.pubs[i].pub)
 			}
