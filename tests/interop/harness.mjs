@@ -232,6 +232,19 @@ export function decodeJwt(token) {
 // ---------------------------------------------------------------------------
 // The server.
 
+/**
+ * The environment for the server's processes: without CENTRIFUGE_* variables, which the
+ * server reads as config overrides, so that the config written here is what runs (and
+ * CENTRIFUGE_BIN is not reported as an unknown setting).
+ */
+function serverEnv() {
+  const env = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (!k.startsWith('CENTRIFUGE_')) env[k] = v;
+  }
+  return env;
+}
+
 class Server {
   constructor() {
     this.dir = mkdtempSync(join(tmpdir(), 'centrifuge-interop-'));
@@ -253,7 +266,7 @@ class Server {
       throw new Error(`server binary not found at ${BIN} (set CENTRIFUGE_BIN or run \`make build\`)`);
     }
     writeFileSync(this.configPath, configYaml(this));
-    this.proc = spawn(BIN, ['serve', '--config', this.configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.proc = spawn(BIN, ['serve', '--config', this.configPath], { stdio: ['ignore', 'pipe', 'pipe'], env: serverEnv() });
     this.exited = new Promise((resolve) => {
       this.proc.on('exit', (code, signal) => {
         this.exit = { code, signal };
@@ -332,7 +345,7 @@ class Server {
     if (info !== undefined) args.push('--info', JSON.stringify(info));
     let out;
     try {
-      out = execFileSync(BIN, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 10000 });
+      out = execFileSync(BIN, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 10000, env: serverEnv() });
     } catch (e) {
       throw new Error(`${BIN} ${args.join(' ')} failed: ${e.message}\nstderr: ${e.stderr}`);
     }

@@ -395,6 +395,7 @@ func TestRecovery(t *testing.T) {
 func TestRecoveryUnderLoad(t *testing.T) {
 	s := startServer(t, func(c *config.Config) {
 		c.Projects[0].Namespaces[0].Options.HistorySize = 1000
+		c.Client.HistoryMaxLimit = 1000
 	})
 	c, _ := s.connect(t, "1")
 	r := c.mustCall("subscribe", map[string]any{"channel": "chat:load"}).Subscribe
@@ -423,6 +424,7 @@ func TestRecoveryUnderLoad(t *testing.T) {
 	}
 	<-done
 	for next <= n {
+		// Publications after the recovered ones come as pushes.
 		p := c2.pub("chat:load")
 		if p.Offset != next {
 			t.Fatalf("push offset %d, want %d", p.Offset, next)
