@@ -291,20 +291,7 @@ func (c *wsClient) next() *protocol.Reply {
 		c.pending = c.pending[1:]
 		return r
 	}
-	select {
-	case r := <-c.in:
-		return r
-	case <-c.closed:
-		select {
-		case r := <-c.in:
-			return r
-		default:
-		}
-		c.t.Fatalf("connection closed while waiting: %v", c.err)
-	case <-time.After(waitTimeout):
-		c.t.Fatal("timeout waiting for a frame")
-	}
-	return nil
+	return c.recv()
 }
 
 // call sends a command and waits for its reply; frames seen meanwhile stay

@@ -479,15 +479,20 @@ func (c *Client) readAllowed(ch string, enabled, allowForClient bool) error {
 	return nil
 }
 
-func (c *Client) handlePresence(ctx context.Context, req *protocol.PresenceRequest) (*protocol.Reply, error) {
-	if req.Channel == "" {
-		return nil, protocol.ErrBadRequest.WithMessage("channel required")
+// presenceAllowed checks a presence or presence_stats request.
+func (c *Client) presenceAllowed(ch string) error {
+	if ch == "" {
+		return protocol.ErrBadRequest.WithMessage("channel required")
 	}
-	_, opts, err := c.node.ResolveChannel(c.project, req.Channel)
+	_, opts, err := c.node.ResolveChannel(c.project, ch)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	if err := c.readAllowed(req.Channel, opts.Presence, opts.AllowPresenceForClient); err != nil {
+	return c.readAllowed(ch, opts.Presence, opts.AllowPresenceForClient)
+}
+
+func (c *Client) handlePresence(ctx context.Context, req *protocol.PresenceRequest) (*protocol.Reply, error) {
+	if err := c.presenceAllowed(req.Channel); err != nil {
 		return nil, err
 	}
 	p, err := c.node.Engine().Presence(ctx, c.project.Name, req.Channel)
@@ -502,14 +507,7 @@ func (c *Client) handlePresence(ctx context.Context, req *protocol.PresenceReque
 }
 
 func (c *Client) handlePresenceStats(ctx context.Context, req *protocol.PresenceStatsRequest) (*protocol.Reply, error) {
-	if req.Channel == "" {
-		return nil, protocol.ErrBadRequest.WithMessage("channel required")
-	}
-	_, opts, err := c.node.ResolveChannel(c.project, req.Channel)
-	if err != nil {
-		return nil, err
-	}
-	if err := c.readAllowed(req.Channel, opts.Presence, opts.AllowPresenceForClient); err != nil {
+	if err := c.presenceAllowed(req.Channel); err != nil {
 		return nil, err
 	}
 	st, err := c.node.Engine().PresenceStats(ctx, c.project.Name, req.Channel)
