@@ -142,8 +142,14 @@ function tracedWebSocket(trace) {
 
 /** Everything an assertion message should show: the traces of the given clients. */
 export function frames(...clients) {
-  return clients.filter((c) => c && c.trace).map((c) => c.trace.dump()).join('\n');
+  let out = clients.filter((c) => c && c.trace).map((c) => c.trace.dump()).join('\n');
+  if (currentServer && currentServer.exit && !currentServer.stopping) {
+    out += `\n!!! the server process exited unexpectedly: ${JSON.stringify(currentServer.exit)}\n${currentServer.log(80)}`;
+  }
+  return out;
 }
+
+let currentServer = null;
 
 /**
  * Waits for `event` on a centrifuge client or subscription, optionally the first one
@@ -270,6 +276,9 @@ class Server {
     this.exited = new Promise((resolve) => {
       this.proc.on('exit', (code, signal) => {
         this.exit = { code, signal };
+        if (!this.stopping) {
+          console.error(`!!! server exited unexpectedly: ${JSON.stringify(this.exit)}\n${this.log(80)}`);
+        }
         resolve(this.exit);
       });
     });
@@ -438,9 +447,16 @@ class Server {
     return `--- last ${n} lines of server stderr ---\n${tail(this.stderr, n)}`;
   }
 
+  /** Sends a signal to the server, marking its exit as expected. */
+  kill(signal = 'SIGTERM') {
+    this.stopping = true;
+    this.proc.kill(signal);
+  }
+
   /** SIGTERM, wait for exit (SIGKILL after 5 s); returns {code, signal}. */
   async stop() {
     if (!this.proc) return null;
+    this.stopping = true;
     if (!this.exit) {
       this.proc.kill('SIGTERM');
       const t = setTimeout(() => { if (!this.exit) this.proc.kill('SIGKILL'); }, 5000);
@@ -461,6 +477,7 @@ class Server {
  */
 export function useServer() {
   const server = new Server();
+  currentServer = server;
   before(async () => {
     await server.start();
   });

@@ -14,7 +14,7 @@ test('extra: SIGTERM closes every client with 3001 (they reconnect) and the serv
     clients.push(c);
   }
   const lost = clients.map((c) => waitFor(c, 'connecting', { what: `client "${c.trace.label}" to be closed by the shutdown`, clients: [c] }));
-  server.proc.kill('SIGTERM');
+  server.kill('SIGTERM');
   const ctxs = await Promise.all(lost);
   for (const c of clients) c.disconnect();
   const bad = clients.filter((c, i) => ctxs[i].code !== 3001);

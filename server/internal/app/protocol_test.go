@@ -13,6 +13,7 @@ import (
 
 	"github.com/centrifugehq/centrifuge/server/internal/auth"
 	"github.com/centrifugehq/centrifuge/server/internal/config"
+	"github.com/centrifugehq/centrifuge/server/internal/engine"
 	"github.com/centrifugehq/centrifuge/server/internal/protocol"
 )
 
@@ -767,5 +768,50 @@ func TestHealth(t *testing.T) {
 	defer resp.Body.Close()
 	if resp.StatusCode != 200 {
 		t.Fatalf("status %d", resp.StatusCode)
+	}
+}
+
+// TestLostDeliveriesMakeSubscribersRecover covers what a multi-node engine
+// relies on: a gap in offsets, a new epoch, or a lost broker connection makes
+// recoverable subscriptions resubscribe (unsubscribe push 2500), and
+// duplicates are dropped.
+func TestLostDeliveriesMakeSubscribersRecover(t *testing.T) {
+	s := startServer(t)
+	node := s.srv.Node()
+	c, _ := s.connect(t, "1")
+	r := c.mustCall("subscribe", map[string]any{"channel": "chat:gap"}).Subscribe
+	c.mustCall("subscribe", map[string]any{"channel": "plain"})
+	s.publish("chat:gap", `1`)
+	c.pub("chat:gap")
+	deliver := func(offset uint64, epoch string) {
+		node.HandlePublication("default", "chat:gap", &engine.Publication{Offset: offset, Data: []byte(fmt.Sprint(offset))},
+			engine.StreamPosition{Offset: offset, Epoch: epoch})
+	}
+	deliver(1, r.Epoch) // a duplicate: dropped
+	deliver(2, r.Epoch) // next in line: delivered
+	if p := c.pub("chat:gap"); p.Offset != 2 {
+		t.Fatalf("offset %d", p.Offset)
+	}
+	deliver(4, r.Epoch) // a gap
+	u := c.push(func(p *protocol.Push) bool { return p.Unsubscribe != nil })
+	if u.Channel != "chat:gap" || u.Unsubscribe.Code != 2500 {
+		t.Fatalf("push %+v", u)
+	}
+	// The client resubscribes with recovery (as centrifuge-js does on codes >= 2500).
+	r = c.mustCall("subscribe", map[string]any{"channel": "chat:gap", "recover": true, "offset": 2, "epoch": r.Epoch}).Subscribe
+	if !r.WasRecovering || r.Recovered {
+		t.Fatalf("offsets 2-4 were never in history, so recovery must fail: %+v", r)
+	}
+	deliver(r.Offset+1, "another-epoch")
+	c.push(func(p *protocol.Push) bool { return p.Unsubscribe != nil && p.Unsubscribe.Code == 2500 })
+
+	c.mustCall("subscribe", map[string]any{"channel": "chat:gap"})
+	node.HandleLost()
+	c.push(func(p *protocol.Push) bool {
+		return p.Unsubscribe != nil && p.Channel == "chat:gap" && p.Unsubscribe.Code == 2500
+	})
+	s.publish("plain", `"still here"`)
+	if p := c.pub("plain"); string(p.Data) != `"still here"` {
+		t.Fatalf("non-recoverable subscription touched: %s", p.Data)
 	}
 }

@@ -78,9 +78,10 @@ type sub struct {
 	serverSide  bool
 	expireAt    int64
 	expireTimer *time.Timer
-	// threshold is the stream offset the subscribe reply covered: buffered
-	// publications at or below it are dropped.
-	threshold uint64
+	// epoch and offset are the stream position delivered so far (recoverable
+	// subscriptions): the subscribe reply's, then each publication's.
+	epoch  string
+	offset uint64
 	// subscribing buffers deliveries until the subscribe reply is queued.
 	subscribing bool
 	buffer      []buffered
@@ -88,9 +89,9 @@ type sub struct {
 }
 
 type buffered struct {
-	frame  []byte
-	offset uint64
-	kind   hub.Kind
+	frame []byte
+	pos   engine.StreamPosition
+	kind  hub.Kind
 }
 
 var _ hub.Conn = (*Client)(nil)

@@ -174,7 +174,7 @@ func (c *Client) prepareSub(ctx context.Context, p subParams) (*sub, *protocol.S
 			res.Recovered, res.Publications = recover(p.req, hr, maxPubs)
 		}
 	}
-	s.threshold = res.Offset
+	s.epoch, s.offset = res.Epoch, res.Offset
 	if opts.Presence {
 		if err := eng.AddPresence(ctx, c.project.Name, p.ch, c.id, c.clientInfo(s), c.presenceTTL()); err != nil {
 			undo()
@@ -233,32 +233,82 @@ func (c *Client) activateLocked(s *sub) {
 	if !s.subscribing {
 		return
 	}
-	for _, b := range s.buffer {
-		if b.kind == hub.KindPublication && b.offset != 0 && b.offset <= s.threshold {
-			continue
-		}
-		c.enqueue(b.frame)
-	}
-	s.buffer = nil
 	s.subscribing = false
+	buf := s.buffer
+	s.buffer = nil
+	for _, b := range buf {
+		c.deliverLocked(s, b.frame, b.pos, b.kind)
+	}
 }
 
 // Deliver queues a push frame for a subscribed channel.
-func (c *Client) Deliver(ch string, frame []byte, offset uint64, kind hub.Kind) {
+func (c *Client) Deliver(ch string, frame []byte, pos engine.StreamPosition, kind hub.Kind) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	s := c.subs[ch]
 	if s == nil || c.status == statusClosed {
 		return
 	}
-	if kind != hub.KindPublication && !s.joinLeave {
+	if s.subscribing {
+		s.buffer = append(s.buffer, buffered{frame: frame, pos: pos, kind: kind})
 		return
 	}
-	if s.subscribing {
-		s.buffer = append(s.buffer, buffered{frame: frame, offset: offset, kind: kind})
+	c.deliverLocked(s, frame, pos, kind)
+}
+
+// deliverLocked (c.mu held) queues a frame for a live subscription. For a
+// recoverable subscription it keeps the stream position: a publication
+// already covered is dropped, and a gap or a new epoch (publications lost
+// between nodes) makes the client resubscribe and recover.
+func (c *Client) deliverLocked(s *sub, frame []byte, pos engine.StreamPosition, kind hub.Kind) {
+	if kind != hub.KindPublication {
+		if s.joinLeave {
+			c.enqueue(frame)
+		}
 		return
+	}
+	if s.recoverable && pos.Offset != 0 {
+		switch {
+		case pos.Epoch != s.epoch || pos.Offset > s.offset+1:
+			c.insufficientLocked(s)
+			return
+		case pos.Offset <= s.offset:
+			return // the subscribe reply already carried it
+		}
+		s.offset = pos.Offset
 	}
 	c.enqueue(frame)
+}
+
+// insufficientLocked (c.mu held) ends a subscription whose stream has a gap
+// with unsubscribe code 2500: the client resubscribes and recovers.
+func (c *Client) insufficientLocked(s *sub) {
+	if c.subs[s.ch] != s {
+		return
+	}
+	delete(c.subs, s.ch)
+	frame, err := protocol.EncodePush(&protocol.Push{Channel: s.ch, Unsubscribe: &protocol.Unsubscribe{
+		Code: protocol.UnsubscribeCodeInsufficient, Reason: "insufficient state",
+	}})
+	if err == nil {
+		c.enqueue(frame)
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+		defer cancel()
+		c.removeSub(ctx, s)
+	}()
+}
+
+// InsufficientState makes every recoverable subscription resubscribe and recover.
+func (c *Client) InsufficientState() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, s := range c.subs {
+		if s.recoverable && !s.subscribing {
+			c.insufficientLocked(s)
+		}
+	}
 }
 
 // removeSub undoes a subscription in the hub, presence, and publishes the leave.

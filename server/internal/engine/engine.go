@@ -100,6 +100,11 @@ type EventHandler interface {
 	HandleLeave(project, channel string, info *ClientInfo)
 	// HandleControl receives control messages published by any node, this one included.
 	HandleControl(data []byte)
+	// HandleLost tells the node that publications of its subscribed channels
+	// may have been lost (the broker's connection to other nodes dropped and
+	// was re-established). The node makes subscribers of recoverable channels
+	// recover; an engine that never loses deliveries never calls it.
+	HandleLost()
 }
 
 // Broker moves publications between nodes and keeps history.

@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/centrifugehq/centrifuge/server/internal/api"
+	"github.com/centrifugehq/centrifuge/server/internal/engine"
 	"github.com/centrifugehq/centrifuge/server/internal/protocol"
 )
 
@@ -26,9 +27,10 @@ type Conn interface {
 	ID() string
 	User() string
 	Project() string
-	// Deliver queues an encoded push frame about channel. offset is the
-	// publication's stream offset (0 for join/leave and non-history publications).
-	Deliver(channel string, frame []byte, offset uint64, kind Kind)
+	// Deliver queues an encoded push frame about channel. pos is the stream
+	// position after a publication (zero for join/leave and publications not
+	// saved to history).
+	Deliver(channel string, frame []byte, pos engine.StreamPosition, kind Kind)
 	// ServerSubscribe subscribes the connection to channel on the server's
 	// initiative and tells the client with a subscribe push.
 	ServerSubscribe(channel string)
@@ -38,6 +40,9 @@ type Conn interface {
 	Disconnect(d protocol.Disconnect)
 	// ServerRefresh changes the connection's expiry or info.
 	ServerRefresh(opts api.RefreshOptions)
+	// InsufficientState makes the connection's recoverable subscriptions
+	// recover (publications may have been lost).
+	InsufficientState()
 }
 
 type chanKey struct {
@@ -199,7 +204,7 @@ func (h *Hub) removeSub(project, channel string, c Conn, last func()) {
 
 // broadcast calls encode once, if the channel has local subscribers, and
 // delivers the frame to each of them.
-func (h *Hub) broadcast(project, channel string, offset uint64, kind Kind, encode func() ([]byte, error)) error {
+func (h *Hub) broadcast(project, channel string, pos engine.StreamPosition, kind Kind, encode func() ([]byte, error)) error {
 	k := chanKey{project, channel}
 	s := h.shard(k)
 	s.mu.RLock()
@@ -213,7 +218,7 @@ func (h *Hub) broadcast(project, channel string, offset uint64, kind Kind, encod
 		return err
 	}
 	for _, c := range m {
-		c.Deliver(channel, frame, offset, kind)
+		c.Deliver(channel, frame, pos, kind)
 	}
 	return nil
 }

@@ -91,15 +91,13 @@ func (n *Node) Shutdown(ctx context.Context, d protocol.Disconnect) error {
 		for _, c := range conns {
 			c.Disconnect(d)
 		}
-		// Give clients the chance to flush what was queued before the close frame.
-		for {
-			cl, _, _, _ := n.hub.counts()
-			if cl == 0 || ctx.Err() != nil {
-				break
-			}
-			select {
-			case <-ctx.Done():
-			case <-time.After(10 * time.Millisecond):
+		// Wait until each client has flushed its queue and its close frame.
+		for _, c := range conns {
+			if w, ok := c.(interface{ Done() <-chan struct{} }); ok {
+				select {
+				case <-w.Done():
+				case <-ctx.Done():
+				}
 			}
 		}
 		n.wg.Wait()
@@ -434,7 +432,7 @@ func (n *Node) localInfo() api.NodeInfo {
 
 // HandlePublication fans a publication out to local subscribers, encoded once.
 func (n *Node) HandlePublication(project, ch string, pub *engine.Publication, sp engine.StreamPosition) {
-	err := n.hub.broadcast(project, ch, pub.Offset, KindPublication, func() ([]byte, error) {
+	err := n.hub.broadcast(project, ch, sp, KindPublication, func() ([]byte, error) {
 		return protocol.EncodePush(&protocol.Push{Channel: ch, Pub: ProtoPublication(pub)})
 	})
 	if err != nil {
@@ -444,7 +442,7 @@ func (n *Node) HandlePublication(project, ch string, pub *engine.Publication, sp
 
 // HandleJoin fans a join out to local subscribers.
 func (n *Node) HandleJoin(project, ch string, info *engine.ClientInfo) {
-	err := n.hub.broadcast(project, ch, 0, KindJoin, func() ([]byte, error) {
+	err := n.hub.broadcast(project, ch, engine.StreamPosition{}, KindJoin, func() ([]byte, error) {
 		return protocol.EncodePush(&protocol.Push{Channel: ch, Join: &protocol.Join{Info: *ProtoClientInfo(info)}})
 	})
 	if err != nil {
@@ -454,11 +452,20 @@ func (n *Node) HandleJoin(project, ch string, info *engine.ClientInfo) {
 
 // HandleLeave fans a leave out to local subscribers.
 func (n *Node) HandleLeave(project, ch string, info *engine.ClientInfo) {
-	err := n.hub.broadcast(project, ch, 0, KindLeave, func() ([]byte, error) {
+	err := n.hub.broadcast(project, ch, engine.StreamPosition{}, KindLeave, func() ([]byte, error) {
 		return protocol.EncodePush(&protocol.Push{Channel: ch, Leave: &protocol.Leave{Info: *ProtoClientInfo(info)}})
 	})
 	if err != nil {
 		n.log.Error("encode leave", "channel", ch, "err", err)
+	}
+}
+
+// HandleLost makes every recoverable subscription on this node recover.
+func (n *Node) HandleLost() {
+	conns := n.hub.allConns()
+	n.log.Warn("broker deliveries may have been lost: recoverable subscriptions resubscribe", "connections", len(conns))
+	for _, c := range conns {
+		c.InsufficientState()
 	}
 }
 

@@ -262,6 +262,10 @@ func (r *recorder) HandleLeave(project, channel string, info *engine.ClientInfo)
 	r.leaves <- infoEvent{project, channel, info}
 }
 
+// HandleLost is not expected from a healthy engine; the fault tests of an
+// engine that can lose its connection check it themselves.
+func (r *recorder) HandleLost() {}
+
 func (r *recorder) HandleControl(data []byte) {
 	r.controls <- data
 }

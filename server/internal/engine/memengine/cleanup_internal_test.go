@@ -101,4 +101,5 @@ type nopHandler struct{}
 func (nopHandler) HandlePublication(string, string, *engine.Publication, engine.StreamPosition) {}
 func (nopHandler) HandleJoin(string, string, *engine.ClientInfo)                                {}
 func (nopHandler) HandleLeave(string, string, *engine.ClientInfo)                               {}
+func (nopHandler) HandleLost()                                                                  {}
 func (nopHandler) HandleControl([]byte)                                                         {}

@@ -81,6 +81,8 @@ func (h *handler) HandleJoin(string, string, *engine.ClientInfo) {}
 func (h *handler) HandleLeave(string, string, *engine.ClientInfo) {
 	h.leaves.Add(1)
 }
+func (h *handler) HandleLost() {}
+
 func (h *handler) HandleControl(data []byte) {
 	if h.control != nil {
 		h.control(data)
