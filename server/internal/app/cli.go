@@ -186,7 +186,8 @@ func (c *cli) serve(args []string) int {
 	address := flags.String("address", "", "interface to listen on (overrides http.address, default 127.0.0.1)")
 	port := flags.Int("port", 0, "TCP port, 0 for any free port (overrides http.port, default 8000)")
 	logLevel := flags.String("log-level", "", "debug, info, warn or error (overrides log.level, default info)")
-	engine := flags.String("engine", "", "engine type (overrides engine.type, default memory)")
+	engine := flags.String("engine", "", "engine type: memory or redis (overrides engine.type, default memory)")
+	redisURL := flags.String("redis-url", "", "Redis URL for the redis engine (overrides engine.redis_url)")
 	name := flags.String("name", "", "node name (overrides name, default the hostname)")
 	if code, ok := parse(flags, args); !ok {
 		return code
@@ -203,6 +204,8 @@ func (c *cli) serve(args []string) int {
 			ov.LogLevel = logLevel
 		case "engine":
 			ov.Engine = engine
+		case "redis-url":
+			ov.RedisURL = redisURL
 		case "name":
 			ov.Name = name
 		}

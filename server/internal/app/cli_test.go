@@ -227,7 +227,7 @@ func TestServeUnknownEnvWarning(t *testing.T) {
 		t.Fatalf("stderr: %s", &tc.err)
 	}
 	tc.exec(t, exitError, "serve", "--config", path, "--engine", "redis")
-	if !strings.Contains(tc.err.String(), "later release") {
+	if !strings.Contains(tc.err.String(), "redis_url") {
 		t.Fatalf("stderr: %s", &tc.err)
 	}
 }

@@ -16,8 +16,13 @@ import (
 	"github.com/centrifugehq/centrifuge/server/internal/structure"
 )
 
-// EngineMemory is the in-process engine: one node, state lost on restart.
-const EngineMemory = "memory"
+// Engine types.
+const (
+	// EngineMemory is the in-process engine: one node, state lost on restart.
+	EngineMemory = "memory"
+	// EngineRedis joins several nodes through Redis (PUB/SUB, history, presence).
+	EngineRedis = "redis"
+)
 
 // Config is the whole server configuration. Every field has a snake_case key
 // in the file and a CENTRIFUGE_<SECTION>_<KEY> environment variable.
@@ -80,8 +85,23 @@ func (l Log) SlogLevel() slog.Level {
 
 // Engine selects where publications, history and presence live.
 type Engine struct {
-	// Type is the engine name; only EngineMemory is available.
+	// Type is EngineMemory (one node) or EngineRedis (several nodes).
 	Type string `yaml:"type"`
+	// RedisURL is the Redis to use: redis://[user:password@]host:port[/db]
+	// (rediss:// for TLS). With RedisCluster it names the cluster's nodes:
+	// redis://host1:port1?addr=host2:port2&addr=host3:port3. With
+	// RedisSentinelMaster it names the sentinels.
+	RedisURL string `yaml:"redis_url,omitempty"`
+	// RedisShards, instead of RedisURL, lists several independent Redis
+	// servers; channels are spread over them by consistent hashing.
+	RedisShards []string `yaml:"redis_shards,omitempty"`
+	// RedisCluster uses Redis Cluster (sharded PUB/SUB, hash-tagged keys).
+	RedisCluster bool `yaml:"redis_cluster,omitempty"`
+	// RedisSentinelMaster is the master name when RedisURL lists sentinels.
+	RedisSentinelMaster string `yaml:"redis_sentinel_master,omitempty"`
+	// RedisPrefix starts every Redis key and channel (default "centrifuge"),
+	// so several installations can share one Redis.
+	RedisPrefix string `yaml:"redis_prefix,omitempty"`
 }
 
 // Client configures client connections, for every project.
@@ -186,10 +206,20 @@ func (c *Config) Validate() error {
 
 	switch c.Engine.Type {
 	case EngineMemory:
-	case "redis":
-		add("engine.type %q is not available yet: it comes in a later release; use %q", c.Engine.Type, EngineMemory)
+	case EngineRedis:
+		e := c.Engine
+		switch {
+		case e.RedisURL == "" && len(e.RedisShards) == 0:
+			add("engine.redis_url (or engine.redis_shards) is required with engine.type %q", EngineRedis)
+		case e.RedisURL != "" && len(e.RedisShards) > 0:
+			add("engine.redis_url and engine.redis_shards are exclusive: use one")
+		case len(e.RedisShards) > 0 && (e.RedisCluster || e.RedisSentinelMaster != ""):
+			add("engine.redis_shards cannot be combined with redis_cluster or redis_sentinel_master")
+		case e.RedisCluster && e.RedisSentinelMaster != "":
+			add("engine.redis_cluster and engine.redis_sentinel_master are exclusive")
+		}
 	default:
-		add("engine.type %q unknown: use %q", c.Engine.Type, EngineMemory)
+		add("engine.type %q unknown: use %q or %q", c.Engine.Type, EngineMemory, EngineRedis)
 	}
 
 	cl := c.Client

@@ -260,7 +260,13 @@ func TestValidate(t *testing.T) {
 		{"body size", func(c *config.Config) { c.HTTP.APIMaxBodySize = 0 }, "api_max_body_size"},
 		{"origin", func(c *config.Config) { c.HTTP.AllowedOrigins = []string{""} }, "allowed_origins"},
 		{"log level", func(c *config.Config) { c.Log.Level = "verbose" }, "log.level"},
-		{"redis", func(c *config.Config) { c.Engine.Type = "redis" }, "later release"},
+		{"redis without url", func(c *config.Config) { c.Engine.Type = "redis" }, "redis_url"},
+		{"redis url and shards", func(c *config.Config) {
+			c.Engine.Type, c.Engine.RedisURL, c.Engine.RedisShards = "redis", "redis://a", []string{"redis://b"}
+		}, "exclusive"},
+		{"redis cluster and sentinel", func(c *config.Config) {
+			c.Engine.Type, c.Engine.RedisURL, c.Engine.RedisCluster, c.Engine.RedisSentinelMaster = "redis", "redis://a", true, "m"
+		}, "exclusive"},
 		{"engine", func(c *config.Config) { c.Engine.Type = "nats" }, "engine.type"},
 		{"empty name", func(c *config.Config) { c.Name = "" }, "name"},
 		{"ping", func(c *config.Config) { c.Client.PingInterval = 0 }, "ping_interval"},

@@ -23,6 +23,7 @@ type Overrides struct {
 	Port     *int    // --port: http.port
 	LogLevel *string // --log-level: log.level
 	Engine   *string // --engine: engine.type
+	RedisURL *string // --redis-url: engine.redis_url
 	Name     *string // --name: name
 }
 
@@ -38,6 +39,9 @@ func (o Overrides) apply(c *Config) {
 	}
 	if o.Engine != nil {
 		c.Engine.Type = *o.Engine
+	}
+	if o.RedisURL != nil {
+		c.Engine.RedisURL = *o.RedisURL
 	}
 	if o.Name != nil {
 		c.Name = *o.Name

@@ -38,6 +38,7 @@ type Node struct {
 	engine   engine.Engine
 	hub      *Hub
 	tokens   *auth.Verifiers
+	cluster  *cluster
 	log      *slog.Logger
 	started  time.Time
 
@@ -61,6 +62,7 @@ func New(cfg Config, projects *structure.Registry, eng engine.Engine, log *slog.
 		engine:   eng,
 		hub:      newHub(),
 		tokens:   &auth.Verifiers{},
+		cluster:  newCluster(),
 		log:      log,
 		started:  time.Now(),
 		done:     make(chan struct{}),
@@ -76,8 +78,9 @@ func (n *Node) Start() error {
 	if err := n.engine.Run(n); err != nil {
 		return fmt.Errorf("start engine: %w", err)
 	}
-	n.wg.Add(1)
+	n.wg.Add(2)
 	go n.presenceLoop()
+	go n.heartbeatLoop()
 	return nil
 }
 
@@ -221,6 +224,11 @@ type control struct {
 	Expired  bool            `json:"expired,omitempty"`
 	ExpireAt int64           `json:"expire_at,omitempty"`
 	Info     json.RawMessage `json:"info,omitempty"`
+	// node announcements and surveys
+	ID     string          `json:"id,omitempty"`
+	Origin string          `json:"origin,omitempty"`
+	Node   string          `json:"node,omitempty"`
+	Data   json.RawMessage `json:"data,omitempty"`
 }
 
 func (n *Node) sendControl(ctx context.Context, c control) error {
@@ -305,6 +313,9 @@ func (n *Node) HandleControl(data []byte) {
 	var c control
 	if err := json.Unmarshal(data, &c); err != nil {
 		n.log.Error("bad control message", "err", err)
+		return
+	}
+	if n.handleClusterControl(c) {
 		return
 	}
 	for _, conn := range n.hub.userConns(c.Project, c.User, c.Client) {
@@ -392,7 +403,8 @@ func (n *Node) HistoryRemove(ctx context.Context, project, ch string) error {
 	return n.engine.RemoveHistory(ctx, p.Name, ch)
 }
 
-// Channels lists active channels of project on this node matching pattern.
+// Channels lists active channels of project on every node matching pattern,
+// with their subscriber counts summed over nodes.
 func (n *Node) Channels(ctx context.Context, project, pattern string) (map[string]int, error) {
 	p, err := n.project(project)
 	if err != nil {
@@ -403,7 +415,20 @@ func (n *Node) Channels(ctx context.Context, project, pattern string) (map[strin
 			return nil, protocol.ErrBadRequest.WithMessage("bad pattern: " + err.Error())
 		}
 	}
-	all := n.hub.channels(p.Name)
+	replies, err := n.survey(ctx, "survey_channels", p.Name)
+	if err != nil {
+		return nil, fmt.Errorf("channels survey: %w", err)
+	}
+	all := map[string]int{}
+	for _, r := range replies {
+		var m map[string]int
+		if err := json.Unmarshal(r, &m); err != nil {
+			return nil, fmt.Errorf("channels survey: %w", err)
+		}
+		for ch, num := range m {
+			all[ch] += num
+		}
+	}
 	if pattern == "" {
 		return all, nil
 	}
@@ -418,7 +443,7 @@ func (n *Node) Channels(ctx context.Context, project, pattern string) (map[strin
 
 // Info describes the live nodes (with the Memory engine: this one).
 func (n *Node) Info(ctx context.Context) ([]api.NodeInfo, error) {
-	return []api.NodeInfo{n.localInfo()}, nil
+	return n.liveNodes(), nil
 }
 
 func (n *Node) localInfo() api.NodeInfo {
