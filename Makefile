@@ -43,5 +43,9 @@ fuzz: ## Run each fuzz target for a short while
 	cd server && go test -run=^$$ -fuzz=FuzzParse -fuzztime=20s ./internal/channel
 	cd server && go test -run=^$$ -fuzz=FuzzVerifyConnect -fuzztime=20s ./internal/auth
 
+.PHONY: deps
+deps: ## Install the system packages tests use (redis-server, redis-tools, nginx) when missing
+	@scripts/deps.sh
+
 .PHONY: test
-test: lint test-go test-interop ## Everything CI runs: lint, Go tests (-race), interop tests
+test: deps lint test-go test-interop ## Everything CI runs: lint, Go tests (-race), interop tests

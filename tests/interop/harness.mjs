@@ -5,13 +5,20 @@
 // hooks that start one server before the file's tests, disconnect every client made
 // through it after each test, and stop the server (SIGTERM) after the file.
 //
+// Several nodes on one Redis (engine: redis): useCluster({nodes}) does the same for
+// a redis-server and N nodes sharing projects and secrets; or startRedis() and
+// startCluster({nodes, redisUrl}) by hand. startNginx() runs /usr/sbin/nginx with a
+// generated config. Every process spawned here is SIGKILLed when the test process
+// exits, whatever happened, so nothing outlives a failed or interrupted file.
+//
 // Environment:
 //   CENTRIFUGE_BIN   absolute path of the server binary (default: ../../bin/centrifuge)
 //   INTEROP_TRACE=1  print every WebSocket frame and the server's log as they happen
 import { before, after, afterEach } from 'node:test';
 import { spawn, execFileSync } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, rmSync, existsSync, chmodSync, mkdirSync, readFileSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -44,8 +51,13 @@ export function deadline(ms, value) {
 }
 
 function configYaml(p) {
+  let engine = '';
+  if (p.redisUrl) {
+    engine = `engine: {type: redis, redis_url: "${p.redisUrl}"` +
+      (p.redisPrefix ? `, redis_prefix: "${p.redisPrefix}"` : '') + '}\n';
+  }
   return `# written by tests/interop/harness.mjs
-http: {address: "127.0.0.1", port: 0}
+${p.name ? `name: "${p.name}"\n` : ''}${engine}http: {address: "127.0.0.1", port: ${p.fixedPort || 0}}
 log: {level: debug}
 client: {ping_interval: 25s, expired_close_delay: 1s}
 projects:
@@ -119,9 +131,11 @@ class Trace {
   }
 }
 
-function tracedWebSocket(trace) {
+function tracedWebSocket(trace, routeUrl) {
   return class TracedWebSocket extends WebSocket {
     constructor(url, protocols) {
+      // routeUrl lets a test send each (re)connect of one client to another node.
+      if (routeUrl) url = routeUrl(url);
       super(url, protocols);
       trace.transports++;
       trace.ws = this; // the current socket, e.g. to kill the transport in a test
@@ -143,13 +157,35 @@ function tracedWebSocket(trace) {
 /** Everything an assertion message should show: the traces of the given clients. */
 export function frames(...clients) {
   let out = clients.filter((c) => c && c.trace).map((c) => c.trace.dump()).join('\n');
-  if (currentServer && currentServer.exit && !currentServer.stopping) {
-    out += `\n!!! the server process exited unexpectedly: ${JSON.stringify(currentServer.exit)}\n${currentServer.log(80)}`;
+  for (const s of watchedServers) {
+    if (s.exit && !s.stopping) {
+      out += `\n!!! the server process${s.name ? ` of node ${s.name}` : ''} exited unexpectedly: ${JSON.stringify(s.exit)}\n${s.log(80)}`;
+    }
   }
   return out;
 }
 
-let currentServer = null;
+/** Servers of the running file, whose unexpected exit frames() reports. */
+const watchedServers = new Set();
+
+// Every child process spawned by the harness, SIGKILLed when this process exits
+// (normally, on an uncaught error, or on SIGINT/SIGTERM): no leftover redis-server,
+// node or nginx even when a hook never ran.
+const children = new Set();
+function track(proc) {
+  children.add(proc);
+  proc.on('exit', () => children.delete(proc));
+  return proc;
+}
+function killChildren() {
+  for (const p of children) {
+    try { p.kill('SIGKILL'); } catch { /* ignore */ }
+  }
+}
+process.on('exit', killChildren);
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.once(sig, () => { killChildren(); process.exit(130); });
+}
 
 /**
  * Waits for `event` on a centrifuge client or subscription, optionally the first one
@@ -252,13 +288,23 @@ function serverEnv() {
 }
 
 class Server {
-  constructor() {
+  /**
+   * opts: name (node name), port (fixed port instead of 0), redisUrl and redisPrefix
+   * (engine: redis), secrets ({secret, apiKey, otherSecret, otherApiKey}: shared by the
+   * nodes of a cluster).
+   */
+  constructor({ name, port, redisUrl, redisPrefix, secrets } = {}) {
     this.dir = mkdtempSync(join(tmpdir(), 'centrifuge-interop-'));
     this.configPath = join(this.dir, 'config.yaml');
-    this.secret = randomHex(16);
-    this.apiKey = randomHex(16);
-    this.otherSecret = randomHex(16);
-    this.otherApiKey = randomHex(16);
+    const sec = secrets || {};
+    this.secret = sec.secret || randomHex(16);
+    this.apiKey = sec.apiKey || randomHex(16);
+    this.otherSecret = sec.otherSecret || randomHex(16);
+    this.otherApiKey = sec.otherApiKey || randomHex(16);
+    this.name = name;
+    this.fixedPort = port || 0;
+    this.redisUrl = redisUrl;
+    this.redisPrefix = redisPrefix;
     this.stderr = '';
     this.stdout = '';
     this.proc = null;
@@ -272,23 +318,28 @@ class Server {
       throw new Error(`server binary not found at ${BIN} (set CENTRIFUGE_BIN or run \`make build\`)`);
     }
     writeFileSync(this.configPath, configYaml(this));
-    this.proc = spawn(BIN, ['serve', '--config', this.configPath], { stdio: ['ignore', 'pipe', 'pipe'], env: serverEnv() });
+    this.stopping = false;
+    this.exit = null;
+    this.stderr = '';
+    this.stdout = '';
+    watchedServers.add(this);
+    this.proc = track(spawn(BIN, ['serve', '--config', this.configPath], { stdio: ['ignore', 'pipe', 'pipe'], env: serverEnv() }));
     this.exited = new Promise((resolve) => {
       this.proc.on('exit', (code, signal) => {
         this.exit = { code, signal };
         if (!this.stopping) {
-          console.error(`!!! server exited unexpectedly: ${JSON.stringify(this.exit)}\n${this.log(80)}`);
+          console.error(`!!! server${this.name ? ` ${this.name}` : ''} exited unexpectedly: ${JSON.stringify(this.exit)}\n${this.log(80)}`);
         }
         resolve(this.exit);
       });
     });
     this.proc.stdout.on('data', (d) => {
       this.stdout += d.toString();
-      if (TRACE) process.stdout.write(`[server stdout] ${d}`);
+      if (TRACE) process.stdout.write(`[${this.name || 'server'} stdout] ${d}`);
     });
     this.proc.stderr.on('data', (d) => {
       this.stderr += d.toString();
-      if (TRACE) process.stdout.write(`[server] ${d}`);
+      if (TRACE) process.stdout.write(`[${this.name || 'server'}] ${d}`);
     });
     const re = /msg="?listening"?.*?addr="?127\.0\.0\.1:(\d+)/;
     await new Promise((resolve, reject) => {
@@ -318,6 +369,11 @@ class Server {
 
   get base() {
     return `http://127.0.0.1:${this.port}`;
+  }
+
+  /** Same as base: http://127.0.0.1:PORT. */
+  get url() {
+    return this.base;
   }
 
   wsUrl(project) {
@@ -369,10 +425,10 @@ class Server {
    * A centrifuge-js client on the WebSocket endpoint, with frame tracing. Not connected
    * yet: call client.connect(). Its trace is client.trace; `label` names it in messages.
    */
-  newClient({ label = 'client', project, url, ...opts } = {}) {
+  newClient({ label = 'client', project, url, routeUrl, ...opts } = {}) {
     const trace = new Trace(label);
     const client = new Centrifuge(url || this.wsUrl(project), {
-      websocket: tracedWebSocket(trace),
+      websocket: tracedWebSocket(trace, routeUrl),
       debug: false,
       ...opts,
     });
@@ -444,12 +500,13 @@ class Server {
 
   /** Recent server log, for failure messages. */
   log(n = 40) {
-    return `--- last ${n} lines of server stderr ---\n${tail(this.stderr, n)}`;
+    return `--- last ${n} lines of ${this.name ? `node ${this.name}` : 'server'} stderr ---\n${tail(this.stderr, n)}`;
   }
 
   /** Sends a signal to the server, marking its exit as expected. */
   kill(signal = 'SIGTERM') {
     this.stopping = true;
+    this.killSignal = signal;
     this.proc.kill(signal);
   }
 
@@ -477,7 +534,6 @@ class Server {
  */
 export function useServer() {
   const server = new Server();
-  currentServer = server;
   before(async () => {
     await server.start();
   });
@@ -494,6 +550,338 @@ export function useServer() {
     }
   });
   return server;
+}
+
+// ---------------------------------------------------------------------------
+// Free ports, Redis, clusters of nodes, nginx.
+
+/** A TCP port free on 127.0.0.1 right now (bound on port 0, then released). */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** `count` distinct free ports. */
+export async function freePorts(count) {
+  const ports = new Set();
+  while (ports.size < count) ports.add(await freePort());
+  return [...ports];
+}
+
+/** Resolves true when something on 127.0.0.1:port accepts a TCP connection. */
+function portOpen(port) {
+  return new Promise((resolve) => {
+    const sock = net.connect({ host: '127.0.0.1', port });
+    sock.setTimeout(500);
+    sock.once('connect', () => { sock.destroy(); resolve(true); });
+    sock.once('timeout', () => { sock.destroy(); resolve(false); });
+    sock.once('error', () => resolve(false));
+  });
+}
+
+/** Resolves true when a Redis on port answers "PING\r\n" with "+PONG". */
+function redisPing(port) {
+  return new Promise((resolve) => {
+    const sock = net.connect({ host: '127.0.0.1', port });
+    let buf = '';
+    const done = (ok) => { sock.destroy(); resolve(ok); };
+    sock.setTimeout(500);
+    sock.once('connect', () => sock.write('PING\r\n'));
+    sock.on('data', (d) => {
+      buf += d.toString();
+      if (buf.includes('\r\n')) done(buf.startsWith('+PONG'));
+    });
+    sock.once('timeout', () => done(false));
+    sock.once('error', () => done(false));
+  });
+}
+
+/** Throws a clear error when `cmd` cannot be run (CI installs it with `make deps`). */
+function requireCommand(cmd, args, pkg) {
+  try {
+    execFileSync(cmd, args, { stdio: 'ignore', timeout: 10000 });
+  } catch (e) {
+    if (e.code === 'ENOENT') {
+      throw new Error(`${cmd} is not installed (package ${pkg}): run \`make deps\` (scripts/deps.sh) first`);
+    }
+    throw new Error(`\`${cmd} ${args.join(' ')}\` failed: ${e.message}`);
+  }
+}
+
+/**
+ * A redis-server on 127.0.0.1:port without persistence. restart() starts a fresh
+ * (empty) one on the same port, like a Redis that crashed and came back.
+ */
+export class Redis {
+  constructor() {
+    this.port = 0;
+    this.proc = null;
+    this.exit = null;
+    this.output = '';
+    this.dir = null;
+  }
+
+  get url() {
+    return `redis://127.0.0.1:${this.port}/0`;
+  }
+
+  async start() {
+    requireCommand('redis-server', ['--version'], 'redis-server');
+    if (!this.dir) this.dir = mkdtempSync(join(tmpdir(), 'centrifuge-interop-redis-'));
+    if (!this.port) this.port = await freePort();
+    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.dir];
+    this.exit = null;
+    this.stopping = false;
+    const proc = track(spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] }));
+    this.proc = proc;
+    this.exited = new Promise((resolve) => proc.on('exit', (code, signal) => {
+      if (this.proc === proc) this.exit = { code, signal };
+      resolve({ code, signal });
+    }));
+    const out = (d) => {
+      this.output += d.toString();
+      if (TRACE) process.stdout.write(`[redis] ${d}`);
+    };
+    proc.stdout.on('data', out);
+    proc.stderr.on('data', out);
+    const until = Date.now() + 10000;
+    for (;;) {
+      if (this.exit) {
+        throw new Error(`redis-server ${args.join(' ')} exited before answering PING: ${JSON.stringify(this.exit)}\n${tail(this.output, 30)}`);
+      }
+      if (await redisPing(this.port)) return this;
+      if (Date.now() > until) {
+        throw new Error(`redis-server on port ${this.port} did not answer PING within 10 s\n${tail(this.output, 30)}`);
+      }
+      await sleep(25);
+    }
+  }
+
+  /** SIGKILL (no shutdown, no save) and wait for the exit. */
+  async stop() {
+    if (!this.proc || this.exit) return;
+    this.stopping = true;
+    this.proc.kill('SIGKILL');
+    await this.exited;
+  }
+
+  /** A new, empty redis-server on the same port. */
+  async restart() {
+    await this.stop();
+    return this.start();
+  }
+
+  cleanup() {
+    if (this.dir) {
+      try { rmSync(this.dir, { recursive: true, force: true }); } catch { /* ignore */ }
+    }
+  }
+}
+
+/** Starts a redis-server on a free port; see Redis. */
+export async function startRedis() {
+  const r = new Redis();
+  try {
+    await r.start();
+  } catch (e) {
+    await r.stop();
+    r.cleanup();
+    throw e;
+  }
+  return r;
+}
+
+/**
+ * N nodes (engine: redis) sharing one Redis, the same projects and secrets, named
+ * node-a, node-b, ... (or `names`), on port 0 or the given `ports`. Tokens made by
+ * any node are valid on every node.
+ */
+export class Cluster {
+  constructor({ nodes = 3, redisUrl, redisPrefix, ports = [], names } = {}) {
+    const secrets = { secret: randomHex(16), apiKey: randomHex(16), otherSecret: randomHex(16), otherApiKey: randomHex(16) };
+    this.redisPrefix = redisPrefix || `interop${randomHex(3)}`;
+    this.nodes = [];
+    for (let i = 0; i < nodes; i++) {
+      const name = names ? names[i] : `node-${String.fromCharCode(97 + i)}`;
+      this.nodes.push(new Server({ name, port: ports[i], redisUrl, redisPrefix: this.redisPrefix, secrets }));
+    }
+  }
+
+  /** Sets the Redis URL (when not given to the constructor). */
+  setRedisUrl(url) {
+    for (const n of this.nodes) n.redisUrl = url;
+  }
+
+  async start() {
+    await Promise.all(this.nodes.map((n) => n.start()));
+    return this;
+  }
+
+  node(name) {
+    return this.nodes.find((n) => n.name === name);
+  }
+
+  token(user, opts) {
+    return this.nodes[0].token(user, opts);
+  }
+
+  async closeClients() {
+    await Promise.all(this.nodes.map((n) => n.closeClients()));
+  }
+
+  /** Recent logs of every node. */
+  log(n = 30) {
+    return this.nodes.map((s) => s.log(n)).join('\n');
+  }
+
+  /**
+   * Stops every node still running (SIGTERM, in parallel); returns the list of nodes
+   * whose exit was neither clean nor the signal a test sent with kill().
+   */
+  async stop() {
+    await Promise.all(this.nodes.map((n) => n.stop()));
+    return this.nodes.filter((n) => n.exit && !(n.exit.code === 0 || n.exit.signal === 'SIGTERM' ||
+      (n.killSignal && n.exit.signal === n.killSignal)));
+  }
+
+  cleanup() {
+    for (const n of this.nodes) n.cleanup();
+  }
+}
+
+/** Starts the nodes of a Cluster; see there. */
+export async function startCluster(opts) {
+  const c = new Cluster(opts);
+  try {
+    await c.start();
+  } catch (e) {
+    await c.stop();
+    c.cleanup();
+    throw e;
+  }
+  return c;
+}
+
+/**
+ * Registers hooks: a redis-server and a Cluster of `nodes` nodes per test file
+ * (started in before(); stopped in after(): nodes with SIGTERM, then Redis), clients
+ * closed after each test. Returns {redis, cluster}, usable inside tests. `ports`
+ * gives the nodes fixed ports (for nginx), `names` their names.
+ */
+export function useCluster({ nodes = 3, ports, names } = {}) {
+  const redis = new Redis();
+  const cluster = new Cluster({ nodes, ports, names });
+  before(async () => {
+    await redis.start();
+    cluster.setRedisUrl(redis.url);
+    await cluster.start();
+  });
+  afterEach(async () => {
+    await cluster.closeClients();
+  });
+  after(async () => {
+    await cluster.closeClients();
+    let bad = [];
+    try {
+      bad = await cluster.stop();
+    } finally {
+      await redis.stop();
+      if (process.env.INTEROP_KEEP !== '1') {
+        cluster.cleanup();
+        redis.cleanup();
+      }
+    }
+    if (bad.length) {
+      throw new Error(`nodes exited uncleanly on SIGTERM: ${bad.map((n) => `${n.name} ${JSON.stringify(n.exit)}`).join(', ')}\n` +
+        bad.map((n) => n.log(60)).join('\n'));
+    }
+  });
+  return { redis, cluster };
+}
+
+export const NGINX_BIN = '/usr/sbin/nginx';
+
+/**
+ * Runs nginx in the foreground (daemon off) with a main config written to a temp dir
+ * whose http {} block includes `includeText` (written as centrifuge.conf); waits until
+ * `port` accepts connections. Returns {port, dir, proc, log(), stop()}.
+ */
+export async function startNginx({ includeText, port }) {
+  if (!existsSync(NGINX_BIN)) {
+    throw new Error(`${NGINX_BIN} is not installed (package nginx): run \`make deps\` (scripts/deps.sh) first`);
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'centrifuge-interop-nginx-'));
+  // Workers run as nobody when the master is root: they must reach the temp dirs.
+  chmodSync(dir, 0o755);
+  for (const d of ['body', 'proxy', 'fcgi', 'uwsgi', 'scgi']) {
+    mkdirSync(join(dir, d));
+    chmodSync(join(dir, d), 0o777);
+  }
+  writeFileSync(join(dir, 'centrifuge.conf'), includeText);
+  writeFileSync(join(dir, 'nginx.conf'), `# written by tests/interop/harness.mjs
+daemon off;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log;
+events {}
+http {
+  access_log off;
+  client_body_temp_path ${dir}/body;
+  proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fcgi;
+  uwsgi_temp_path ${dir}/uwsgi;
+  scgi_temp_path ${dir}/scgi;
+  include ${dir}/centrifuge.conf;
+}
+`);
+  const h = {
+    port, dir, output: '', exit: null, stopping: false,
+    log(n = 30) {
+      let el = '';
+      try { el = readFileSync(join(dir, 'error.log'), 'utf8'); } catch { /* none yet */ }
+      return `--- nginx output ---\n${tail(h.output, n)}\n--- last ${n} lines of nginx error.log ---\n${tail(el, n)}`;
+    },
+    async stop() {
+      if (!h.proc || h.exit) return h.exit;
+      h.stopping = true;
+      h.proc.kill('SIGQUIT');
+      const t = setTimeout(() => { if (!h.exit) h.proc.kill('SIGKILL'); }, 3000);
+      await h.exited;
+      clearTimeout(t);
+      return h.exit;
+    },
+    cleanup() {
+      try { rmSync(dir, { recursive: true, force: true }); } catch { /* ignore */ }
+    },
+  };
+  // -e: the error log before the config is read (else the compiled-in /var/log path).
+  const args = ['-p', dir, '-e', join(dir, 'error.log'), '-c', join(dir, 'nginx.conf')];
+  h.proc = track(spawn(NGINX_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] }));
+  h.exited = new Promise((resolve) => h.proc.on('exit', (code, signal) => { h.exit = { code, signal }; resolve(h.exit); }));
+  const out = (d) => {
+    h.output += d.toString();
+    if (TRACE) process.stdout.write(`[nginx] ${d}`);
+  };
+  h.proc.stdout.on('data', out);
+  h.proc.stderr.on('data', out);
+  const until = Date.now() + 10000;
+  for (;;) {
+    if (h.exit) {
+      throw new Error(`${NGINX_BIN} ${args.join(' ')} exited: ${JSON.stringify(h.exit)}\n${h.log()}`);
+    }
+    if (await portOpen(port)) return h;
+    if (Date.now() > until) {
+      await h.stop();
+      throw new Error(`nginx did not listen on 127.0.0.1:${port} within 10 s\n${h.log()}`);
+    }
+    await sleep(25);
+  }
 }
 
 export { Centrifuge };

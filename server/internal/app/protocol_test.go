@@ -358,8 +358,15 @@ func TestRecovery(t *testing.T) {
 
 	t.Run("wrong epoch is not recovered", func(t *testing.T) {
 		c, _ := s.connect(t, "1")
-		r := c.mustCall("subscribe", map[string]any{"channel": "chat:room", "recover": true, "offset": 1, "epoch": "gone"}).Subscribe
+		r := c.mustCall("subscribe", map[string]any{"channel": "small:gone", "recover": true, "offset": 1, "epoch": "gone"}).Subscribe
 		if !r.WasRecovering || r.Recovered || len(r.Publications) != 0 {
+			t.Fatalf("%+v", r)
+		}
+	})
+	t.Run("a lost stream still delivers what the new stream holds from its start", func(t *testing.T) {
+		c, _ := s.connect(t, "1")
+		r := c.mustCall("subscribe", map[string]any{"channel": "chat:room", "recover": true, "offset": 1, "epoch": "gone"}).Subscribe
+		if !r.WasRecovering || r.Recovered || len(r.Publications) != 5 || r.Publications[0].Offset != 1 || r.Offset != 5 {
 			t.Fatalf("%+v", r)
 		}
 	})

@@ -17,6 +17,7 @@ import (
 	"github.com/centrifugehq/centrifuge/server/internal/config"
 	"github.com/centrifugehq/centrifuge/server/internal/engine"
 	"github.com/centrifugehq/centrifuge/server/internal/engine/memengine"
+	"github.com/centrifugehq/centrifuge/server/internal/engine/redisengine"
 	"github.com/centrifugehq/centrifuge/server/internal/hub"
 	"github.com/centrifugehq/centrifuge/server/internal/protocol"
 	"github.com/centrifugehq/centrifuge/server/internal/structure"
@@ -49,8 +50,21 @@ func New(cfg config.Config, log *slog.Logger) (*Server, error) {
 	}
 	var eng engine.Engine
 	switch cfg.Engine.Type {
-	case "", "memory":
+	case config.EngineMemory:
 		eng, err = memengine.New(memengine.Config{})
+	case config.EngineRedis:
+		urls := cfg.Engine.RedisShards
+		if len(urls) == 0 {
+			urls = []string{cfg.Engine.RedisURL}
+		}
+		eng, err = redisengine.New(redisengine.Config{
+			URLs:               urls,
+			Cluster:            cfg.Engine.RedisCluster,
+			SentinelMasterName: cfg.Engine.RedisSentinelMaster,
+			Prefix:             cfg.Engine.RedisPrefix,
+			PresenceTTL:        cfg.Client.PresenceTTL.D(),
+			Logger:             log,
+		})
 	default:
 		err = fmt.Errorf("unknown engine type %q", cfg.Engine.Type)
 	}

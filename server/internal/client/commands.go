@@ -172,6 +172,19 @@ func (c *Client) prepareSub(ctx context.Context, p subParams) (*sub, *protocol.S
 		if recovering {
 			res.WasRecovering = true
 			res.Recovered, res.Publications = recover(p.req, hr, maxPubs)
+			if p.req.Epoch != "" && p.req.Epoch != hr.Position.Epoch && hr.Position.Offset > 0 {
+				// The stream was lost (e.g. Redis restarted empty): the client's
+				// position cannot be recovered, but everything the new stream
+				// holds can still be delivered, when it is complete from its start.
+				hopts.Since = &engine.StreamPosition{Offset: 0, Epoch: hr.Position.Epoch}
+				fresh, err := eng.History(ctx, c.project.Name, p.ch, hopts)
+				if err != nil {
+					undo()
+					return nil, nil, fmt.Errorf("history: %w", err)
+				}
+				_, res.Publications = recover(&protocol.SubscribeRequest{Epoch: fresh.Position.Epoch}, fresh, maxPubs)
+				res.Epoch, res.Offset = fresh.Position.Epoch, fresh.Position.Offset
+			}
 		}
 	}
 	s.epoch, s.offset = res.Epoch, res.Offset

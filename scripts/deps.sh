@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs the system packages the tests use, when missing: redis-server (and
+# redis-cli, for the cluster tests) and nginx (the load balancer test).
+# Debian/Ubuntu with apt-get; run as root or with sudo available.
+set -euo pipefail
+
+missing=()
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+command -v redis-cli >/dev/null 2>&1 || missing+=(redis-tools)
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx)
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+echo "installing: ${missing[*]}"
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# Debian starts services on install where it can: the tests start their own.
+$SUDO service redis-server stop >/dev/null 2>&1 || true
+$SUDO service nginx stop >/dev/null 2>&1 || true

@@ -1,0 +1,109 @@
+package app_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/centrifugehq/centrifuge/server/internal/config"
+	"github.com/centrifugehq/centrifuge/server/internal/protocol"
+	"github.com/centrifugehq/centrifuge/server/internal/redistest"
+)
+
+// redisNodes starts n in-process nodes sharing the Redis at url.
+func redisNodes(t *testing.T, n int, mutate func(*config.Config)) []*testServer {
+	t.Helper()
+	prefix := fmt.Sprintf("t%d", time.Now().UnixNano())
+	out := make([]*testServer, n)
+	for i := range out {
+		out[i] = startServer(t, func(c *config.Config) {
+			c.Name = fmt.Sprintf("node-%d", i)
+			c.Engine.Type = config.EngineRedis
+			c.Engine.RedisPrefix = prefix
+			mutate(c)
+		})
+	}
+	return out
+}
+
+func testAcrossNodes(t *testing.T, nodes []*testServer) {
+	a, b := nodes[0], nodes[1]
+	ca, _ := a.connect(t, "1")
+	cb, _ := b.connect(t, "2")
+	ra := ca.mustCall("subscribe", map[string]any{"channel": "chat:x"}).Subscribe
+	cb.mustCall("subscribe", map[string]any{"channel": "chat:x"})
+
+	// A publication through node B's API reaches the client on node A.
+	res := b.publish("chat:x", `{"n":1}`)
+	if p := ca.pub("chat:x"); p.Offset != 1 || res["epoch"] != ra.Epoch {
+		t.Fatalf("offset %d epoch %v, subscribe epoch %s", p.Offset, res["epoch"], ra.Epoch)
+	}
+	cb.pub("chat:x")
+
+	// Presence on either node lists both clients.
+	p := ca.mustCall("presence", map[string]any{"channel": "chat:x"}).Presence.Presence
+	if len(p) != 2 {
+		t.Fatalf("presence %v", p)
+	}
+	// History written through A is read through B; recovery on B after a reconnect from A.
+	ca.conn.Close()
+	b.publish("chat:x", `{"n":2}`)
+	a.publish("chat:x", `{"n":3}`)
+	cb2, _ := b.connect(t, "1")
+	r := cb2.mustCall("subscribe", map[string]any{"channel": "chat:x", "recover": true, "offset": 1, "epoch": ra.Epoch}).Subscribe
+	if !r.Recovered || len(r.Publications) != 2 || r.Publications[1].Offset != 3 {
+		t.Fatalf("recovery on another node %+v", r)
+	}
+	// Join pushed from one node to the other (force_push_join_leave on chat:).
+	cb.push(func(p *protocol.Push) bool { return p.Join != nil && p.Join.Info.Client != "" && p.Channel == "chat:x" })
+
+	// Disconnect through A closes the user's connection on B.
+	a.api("disconnect", map[string]any{"user": "2"})
+	cb.expectClose(3503)
+
+	// Info on B lists both nodes (heartbeats every 2 s).
+	deadline := time.Now().Add(6 * time.Second)
+	for {
+		_, out := b.api("info", map[string]any{})
+		if nodes := out["result"].(map[string]any)["nodes"].([]any); len(nodes) == len(nodesNames(nodes)) && len(nodes) >= 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("info does not list both nodes: %v", out)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	// Channels summed over nodes: cb2 on B is subscribed; subscribe one more on A.
+	ca2, _ := a.connect(t, "3")
+	ca2.mustCall("subscribe", map[string]any{"channel": "chat:x"})
+	_, out := a.api("channels", map[string]any{"pattern": "chat:*"})
+	chans := out["result"].(map[string]any)["channels"].(map[string]any)
+	if c, _ := chans["chat:x"].(map[string]any); c == nil || c["num_clients"].(float64) != 2 {
+		t.Fatalf("channels %v", out)
+	}
+}
+
+func nodesNames(nodes []any) map[string]bool {
+	m := map[string]bool{}
+	for _, n := range nodes {
+		m[n.(map[string]any)["name"].(string)] = true
+	}
+	return m
+}
+
+func TestRedisEngineNodesActAsOne(t *testing.T) {
+	r := redistest.Start(t)
+	nodes := redisNodes(t, 2, func(c *config.Config) { c.Engine.RedisURL = r.URL })
+	testAcrossNodes(t, nodes)
+}
+
+func TestRedisClusterNodesActAsOne(t *testing.T) {
+	cl := redistest.StartCluster(t, 3)
+	url := "redis://" + cl.Addrs[0] + "?addr=" + strings.Join(cl.Addrs[1:], "&addr=")
+	nodes := redisNodes(t, 2, func(c *config.Config) {
+		c.Engine.RedisURL = url
+		c.Engine.RedisCluster = true
+	})
+	testAcrossNodes(t, nodes)
+}

@@ -1,0 +1,127 @@
+package redisengine
+
+import (
+	"bytes"
+	"maps"
+	"testing"
+
+	"github.com/centrifugehq/centrifuge/server/internal/engine"
+)
+
+func TestHashSlot(t *testing.T) {
+	// Values from the Redis Cluster specification and CLUSTER KEYSLOT.
+	for key, want := range map[string]int{
+		"123456789":            12739,
+		"foo":                  12182,
+		"{user1000}.following": 3443,
+		"{user1000}.followers": 3443,
+		"foo{}{bar}":           8363, // empty tag: the whole key
+		"foo{{bar}}zap":        4015, // tag "{bar"
+		"foo{bar}{zap}":        5061, // first tag only: "bar"
+	} {
+		if got := hashSlot(key); got != want {
+			t.Errorf("hashSlot(%q) = %d, want %d", key, got, want)
+		}
+	}
+}
+
+func TestJumpHash(t *testing.T) {
+	// Growing from n to n+1 shards moves channels only to the new shard.
+	for n := 1; n < 8; n++ {
+		moved := 0
+		for i := range 1000 {
+			key := uint64(i) * 0x9E3779B97F4A7C15
+			a, b := jumpHash(key, n), jumpHash(key, n+1)
+			if a < 0 || a >= n {
+				t.Fatalf("jumpHash(%d, %d) = %d", key, n, a)
+			}
+			if a != b {
+				if b != n {
+					t.Fatalf("key %d moved from shard %d to %d growing to %d shards", key, a, b, n+1)
+				}
+				moved++
+			}
+		}
+		if want := 1000 / (n + 1); moved < want/2 || moved > want*2 {
+			t.Errorf("growing to %d shards moved %d of 1000 keys, want about %d", n+1, moved, want)
+		}
+	}
+}
+
+func TestNames(t *testing.T) {
+	e := &Engine{prefix: escape("app.x")}
+	n := e.names("proj", "news.sport")
+	if n.pubsub != "app%2Ex.proj.news%2Esport" || n.stream != n.pubsub+".stream" || n.result("k.1") != n.pubsub+".result.k%2E1" {
+		t.Fatalf("names %+v", n)
+	}
+	e.clustered = true
+	n = e.names("proj", "a{b}c")
+	if n.pubsub != "{app%2Ex.proj.a%7Bb%7Dc}" {
+		t.Fatalf("cluster channel %q", n.pubsub)
+	}
+	for _, k := range []string{n.stream, n.meta, n.presence, n.presenceExpiry, n.result("x}y")} {
+		if hashSlot(k) != hashSlot(n.pubsub) {
+			t.Fatalf("key %q is not in the slot of %q", k, n.pubsub)
+		}
+	}
+	if got := controlChannel("p", true); got != "{p.control}" {
+		t.Fatalf("control %q", got)
+	}
+}
+
+func TestMessageRoundTrip(t *testing.T) {
+	info := &engine.ClientInfo{User: "u", Client: "c", ConnInfo: []byte(`{"a":1}`), ChanInfo: []byte(`{"b":2}`)}
+	tags := map[string]string{"k": "v", "": "empty key"}
+	header := appendHeader(nil, "proj", "chan")
+	pub := appendPub(nil, []byte("data\x00 with bytes"), info, tags)
+
+	msg := append([]byte("p42 epoch1 "), header...)
+	msg = append(msg, pub...)
+	m, err := decodeMessage(string(msg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.kind != kindPublication || m.project != "proj" || m.channel != "chan" ||
+		m.sp != (engine.StreamPosition{Offset: 42, Epoch: "epoch1"}) || m.pub.Offset != 42 ||
+		string(m.pub.Data) != "data\x00 with bytes" || !maps.Equal(m.pub.Tags, tags) ||
+		m.pub.Info.User != "u" || !bytes.Equal(m.pub.Info.ChanInfo, info.ChanInfo) {
+		t.Fatalf("decoded %+v pub %+v", m, m.pub)
+	}
+	// Decoded slices share a buffer but appending to one leaves the others.
+	_ = append(m.pub.Info.ConnInfo, "XXXXXXXX"...)
+	if string(m.pub.Info.ChanInfo) != `{"b":2}` {
+		t.Fatalf("append to ConnInfo changed ChanInfo: %s", m.pub.Info.ChanInfo)
+	}
+
+	m, err = decodeMessage(string(appendInfo(appendHeader([]byte{kindLeave}, "p", "c"), nil)))
+	if err != nil || m.kind != kindLeave || m.info != nil || m.channel != "c" {
+		t.Fatalf("leave without info: %+v %v", m, err)
+	}
+	p, err := decodePub(string(appendPub(nil, nil, nil, nil)))
+	if err != nil || p.Data != nil || p.Info != nil || p.Tags != nil {
+		t.Fatalf("empty publication: %+v %v", p, err)
+	}
+}
+
+func FuzzDecodeMessage(f *testing.F) {
+	f.Add("p0  " + string(appendHeader(nil, "p", "c")) + string(appendPub(nil, []byte("x"), nil, map[string]string{"a": "b"})))
+	f.Add("j" + string(appendInfo(appendHeader(nil, "p", "c"), &engine.ClientInfo{User: "u"})))
+	f.Add("p18446744073709551615 e ")
+	f.Fuzz(func(t *testing.T, s string) {
+		m, err := decodeMessage(s)
+		if err != nil {
+			return
+		}
+		// What decodes re-encodes to the same message.
+		var b []byte
+		switch m.kind {
+		case kindPublication:
+			return // tag order is not kept; the fields decoded are enough
+		case kindJoin, kindLeave:
+			b = appendInfo(appendHeader([]byte{m.kind}, m.project, m.channel), m.info)
+		}
+		if m2, err := decodeMessage(string(b)); err != nil || m2.project != m.project || m2.channel != m.channel {
+			t.Fatalf("re-encoded %q: %+v %v", b, m2, err)
+		}
+	})
+}
