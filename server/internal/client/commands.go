@@ -55,6 +55,9 @@ func (c *Client) handleConnect(ctx context.Context, req *protocol.ConnectRequest
 	c.node.AddConn(c)
 
 	res := &protocol.ConnectResult{Client: c.id, Version: c.node.Version(), Node: c.node.ID()}
+	if e, ok := c.t.(Emulated); ok && e.Emulated() {
+		res.Session = c.id
+	}
 	res.Expires, res.TTL = expiry(claims.ExpireAt)
 	if pi := cfg.PingInterval.D(); pi > 0 {
 		res.Ping = uint32(pi / time.Second)

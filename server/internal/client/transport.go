@@ -16,3 +16,10 @@ type Transport interface {
 	// or a disconnect push). It must be safe to call more than once.
 	Close(d protocol.Disconnect) error
 }
+
+// Emulated is implemented by transports whose client sends commands through
+// separate HTTP requests (POST /emulation: HTTP-streaming, SSE): the connect
+// reply then carries the session (the client id) and node those requests name.
+type Emulated interface {
+	Emulated() bool
+}
