@@ -9,6 +9,7 @@ import (
 	"github.com/centrifugehq/centrifuge/server/internal/config"
 	"github.com/centrifugehq/centrifuge/server/internal/protocol"
 	"github.com/centrifugehq/centrifuge/server/internal/redistest"
+	"github.com/centrifugehq/centrifuge/server/internal/structure"
 )
 
 // redisNodes starts n in-process nodes sharing the Redis at url.
@@ -106,4 +107,52 @@ func TestRedisClusterNodesActAsOne(t *testing.T) {
 		c.Engine.RedisCluster = true
 	})
 	testAcrossNodes(t, nodes)
+}
+
+// TestProjectChangesReachEveryNode changes projects on one node: another node
+// serves the change within a second, and a node started later loads it from
+// Redis rather than from its own configuration.
+func TestProjectChangesReachEveryNode(t *testing.T) {
+	r := redistest.Start(t)
+	nodes := redisNodes(t, 2, func(c *config.Config) { c.Engine.RedisURL = r.URL })
+	a, b := nodes[0], nodes[1]
+	cb, _ := b.connect(t, "1")
+	cb.callErr("subscribe", map[string]any{"channel": "live:x"}, 102)
+
+	projects := testConfig().Projects
+	projects[0].Namespaces = append(projects[0].Namespaces, structure.Namespace{
+		Name: "live", Options: structure.ChannelOptions{AllowSubscribeForClient: true, Presence: true},
+	})
+	if err := a.srv.Node().SetProjects(t.Context(), projects); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(time.Second)
+	for {
+		c, _ := b.connect(t, "1")
+		r := c.call("subscribe", map[string]any{"channel": "live:x"})
+		if r.Error == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("node B still refuses the new namespace after 1 s: %+v", r.Error)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	// A node started later with the old configuration serves the stored projects.
+	later := startServer(t, func(c *config.Config) {
+		c.Engine.Type = config.EngineRedis
+		c.Engine.RedisURL = r.URL
+		c.Engine.RedisPrefix = a.srv.Config().Engine.RedisPrefix
+	})
+	cl, _ := later.connect(t, "1")
+	cl.mustCall("subscribe", map[string]any{"channel": "live:y"})
+
+	// Invalid projects are refused and change nothing.
+	bad := append([]structure.Project(nil), projects...)
+	bad[0].Name = "?"
+	if err := a.srv.Node().SetProjects(t.Context(), bad); err == nil {
+		t.Fatal("invalid projects accepted")
+	}
+	cl.mustCall("subscribe", map[string]any{"channel": "live:z"})
 }

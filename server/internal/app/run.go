@@ -109,6 +109,9 @@ func New(cfg config.Config, log *slog.Logger) (*Server, error) {
 	return s, nil
 }
 
+// Config returns the configuration the server was built from.
+func (s *Server) Config() config.Config { return s.cfg }
+
 // Node returns the server's node.
 func (s *Server) Node() *hub.Node { return s.node }
 

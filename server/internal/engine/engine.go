@@ -156,3 +156,13 @@ type Engine interface {
 	// Name is shown in info and the admin UI ("memory", "redis").
 	Name() string
 }
+
+// ProjectStore is implemented by engines that keep the project list where
+// every node finds it (Redis): projects changed on one node reach the others
+// through a control message, and a node started later loads them from here.
+type ProjectStore interface {
+	// LoadProjects returns the saved project list (JSON), nil when none was saved.
+	LoadProjects(ctx context.Context) ([]byte, error)
+	// SaveProjects replaces the saved project list.
+	SaveProjects(ctx context.Context, data []byte) error
+}

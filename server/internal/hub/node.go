@@ -78,6 +78,11 @@ func (n *Node) Start() error {
 	if err := n.engine.Run(n); err != nil {
 		return fmt.Errorf("start engine: %w", err)
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := n.loadProjects(ctx); err != nil {
+		return err
+	}
 	n.wg.Add(2)
 	go n.presenceLoop()
 	go n.heartbeatLoop()
@@ -316,6 +321,10 @@ func (n *Node) HandleControl(data []byte) {
 		return
 	}
 	if n.handleClusterControl(c) {
+		return
+	}
+	if c.Op == "projects" {
+		n.applyProjects(c.Data)
 		return
 	}
 	for _, conn := range n.hub.userConns(c.Project, c.User, c.Client) {
