@@ -16,7 +16,7 @@ import (
 // Reconnection backoff of the PUB/SUB connections.
 const (
 	minBackoff = 50 * time.Millisecond
-	maxBackoff = time.Second
+	maxBackoff = 250 * time.Millisecond
 )
 
 // subscribeBatch bounds the channels of one SUBSCRIBE command when a
@@ -295,11 +295,28 @@ func (s *subscriber) connect() error {
 	s.readyOnce.Do(func() { close(s.ready) })
 	if lost {
 		s.e.log.Info("redisengine: PUB/SUB connection re-established; deliveries may have been lost")
+		s.awaitCommands()
 		if ref := s.e.handler.Load(); ref != nil && !s.e.closed.Load() {
 			ref.h.HandleLost()
 		}
 	}
 	return nil
+}
+
+// awaitCommands waits, up to three Timeouts, until the shard's command client
+// answers again: after an outage its connection pool may keep failing fast for
+// a while, and subscribers told to recover (HandleLost) resubscribe at once.
+func (s *subscriber) awaitCommands() {
+	deadline := time.Now().Add(3 * s.e.cfg.Timeout)
+	for time.Now().Before(deadline) && !s.e.closed.Load() {
+		ctx, cancel := context.WithTimeout(s.e.ctx, s.e.cfg.Timeout)
+		err := s.client.Ping(ctx).Err()
+		cancel()
+		if err == nil {
+			return
+		}
+		time.Sleep(minBackoff)
+	}
 }
 
 // fail drops generation gen, if current, and wakes run.
