@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system packages the tests use, when missing: redis-server (and
-# redis-cli, for the cluster tests) and nginx (the load balancer test).
+# redis-cli, for the cluster tests), nginx (the load balancer test) and chromium
+# (the browser tests, driven by playwright-core at /usr/bin/chromium).
 # Debian/Ubuntu with apt-get; run as root or with sudo available.
 set -euo pipefail
 
@@ -8,6 +9,7 @@ missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 command -v redis-cli >/dev/null 2>&1 || missing+=(redis-tools)
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

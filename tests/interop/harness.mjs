@@ -57,17 +57,17 @@ function configYaml(p) {
       (p.redisPrefix ? `, redis_prefix: "${p.redisPrefix}"` : '') + '}\n';
   }
   return `# written by tests/interop/harness.mjs
-${p.name ? `name: "${p.name}"\n` : ''}${engine}http: {address: "127.0.0.1", port: ${p.fixedPort || 0}}
+${p.name ? `name: "${p.name}"\n` : ''}${engine}http: {address: "127.0.0.1", port: ${p.fixedPort || 0}${p.httpExtra ? `, ${p.httpExtra}` : ''}}
 log: {level: debug}
 client: {ping_interval: 25s, expired_close_delay: 1s}
-projects:
+${p.extraYaml ? `${p.extraYaml.trim()}\n` : ''}projects:
   - name: default
     secret: "${p.secret}"
     api_key: "${p.apiKey}"
     options: {presence: true, join_leave: true, force_push_join_leave: true, history_size: 100, history_ttl: 300s, allow_subscribe_for_client: true, allow_publish_for_client: true, allow_user_limited_channels: true}
     namespaces:
       - {name: chat, options: {history_size: 10, history_ttl: 60s, force_recovery: true, presence: true, join_leave: true, force_push_join_leave: true, allow_subscribe_for_client: true}}
-  - name: other
+${p.defaultProjectYaml ? `${p.defaultProjectYaml.replace(/^\n+|\s+$/g, '')}\n` : ''}  - name: other
     secret: "${p.otherSecret}"
     api_key: "${p.otherApiKey}"
     options: {presence: true, allow_subscribe_for_client: true}
@@ -293,7 +293,7 @@ class Server {
    * (engine: redis), secrets ({secret, apiKey, otherSecret, otherApiKey}: shared by the
    * nodes of a cluster).
    */
-  constructor({ name, port, redisUrl, redisPrefix, secrets } = {}) {
+  constructor({ name, port, redisUrl, redisPrefix, secrets, httpExtra, extraYaml, defaultProjectYaml } = {}) {
     this.dir = mkdtempSync(join(tmpdir(), 'centrifuge-interop-'));
     this.configPath = join(this.dir, 'config.yaml');
     const sec = secrets || {};
@@ -305,6 +305,11 @@ class Server {
     this.fixedPort = port || 0;
     this.redisUrl = redisUrl;
     this.redisPrefix = redisPrefix;
+    this.httpExtra = httpExtra; // more keys of the http: {...} flow mapping, e.g. 'allowed_origins: ["*"]'
+    this.extraYaml = extraYaml; // more top-level sections, e.g. 'sockjs: {heartbeat_delay: 1s}'
+    // More lines for project "default", after its namespace chat: namespaces
+    // ('      - {name: x, options: {...}}') and project keys ('    rpc_proxy: {url: ...}').
+    this.defaultProjectYaml = defaultProjectYaml;
     this.stderr = '';
     this.stdout = '';
     this.proc = null;
@@ -530,10 +535,11 @@ class Server {
 
 /**
  * Registers hooks: a server per test file (started in before(), SIGTERM'ed in after()),
- * clients closed after each test. Returns the Server, usable inside tests.
+ * clients closed after each test. Returns the Server, usable inside tests. opts go to
+ * the Server: httpExtra and extraYaml add to its config.
  */
-export function useServer() {
-  const server = new Server();
+export function useServer(opts = {}) {
+  const server = new Server(opts);
   before(async () => {
     await server.start();
   });

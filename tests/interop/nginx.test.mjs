@@ -1,11 +1,13 @@
 // nginx in front of two nodes (engine: redis), configured with the shipped
 // deploy/nginx.conf (only its listen port and upstream servers replaced): stock
-// centrifuge-js connects through nginx only.
+// centrifuge-js connects through nginx only, over WebSocket, SockJS (sticky
+// upstream) and HTTP-streaming (emulation requests on either node).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import SockJS from 'sockjs-client';
 import {
   useCluster, startNginx, freePorts, waitFor, waitUntil, collect, call, frames, uniq, sleep,
 } from './harness.mjs';
@@ -19,18 +21,19 @@ const { cluster } = useCluster({ nodes: 2, ports: [portA, portB] });
 const node = (name) => cluster.node(name);
 let nginx = null;
 
-/** Replaces exactly one occurrence of `from` in `text`, or throws naming the file. */
-function replaceOnce(text, from, to) {
+/** Replaces exactly `count` occurrences of `from` in `text`, or throws naming the file. */
+function replaceN(text, from, to, count = 1) {
   const n = text.split(from).length - 1;
-  if (n !== 1) throw new Error(`${SHIPPED} should contain "${from}" exactly once (found ${n}): the test edits only that`);
-  return text.replace(from, to);
+  if (n !== count) throw new Error(`${SHIPPED} should contain "${from}" exactly ${count} time(s) (found ${n}): the test edits only that`);
+  return text.split(from).join(to);
 }
 
 before(async () => {
   let conf = readFileSync(SHIPPED, 'utf8');
-  conf = replaceOnce(conf, 'listen 127.0.0.1:8000;', `listen 127.0.0.1:${nginxPort};`);
-  conf = replaceOnce(conf, 'server 127.0.0.1:8001 ', `server 127.0.0.1:${portA} `);
-  conf = replaceOnce(conf, 'server 127.0.0.1:8002 ', `server 127.0.0.1:${portB} `);
+  conf = replaceN(conf, 'listen 127.0.0.1:8000;', `listen 127.0.0.1:${nginxPort};`);
+  // Two upstreams list the nodes: least_conn, and the sticky one for SockJS.
+  conf = replaceN(conf, 'server 127.0.0.1:8001 ', `server 127.0.0.1:${portA} `, 2);
+  conf = replaceN(conf, 'server 127.0.0.1:8002 ', `server 127.0.0.1:${portB} `, 2);
   nginx = await startNginx({ includeText: conf, port: nginxPort });
 });
 
@@ -119,8 +122,80 @@ test('nginx 1. clients through the shipped nginx.conf spread over both nodes; a 
   assert.deepEqual(Object.keys(cp.clients || {}).sort(), ids, `client presence through nginx should list all 6 clients: ${JSON.stringify(cp)}`);
 });
 
+/** Clients per node name, from /api/info through nginx (heartbeats every 2 s). */
+async function clientsPerNode() {
+  const info = await lbApi('info', {});
+  return Object.fromEntries(info.nodes.map((n) => [n.name, n.num_clients]));
+}
+
+test('nginx 2. SockJS through the sticky upstream: every request of a polling session reaches its node; HTTP-streaming emulation requests are served wherever they land', async () => {
+  await nodeNames();
+  // Clients of earlier tests are gone from both nodes.
+  await waitUntil(async () => Object.values(await clientsPerNode()).every((n) => n === 0),
+    { timeout: 8000, interval: 200, what: 'no clients left on either node' });
+  const channel = uniq('lbsockjs');
+  const sjClients = [];
+  for (const [i, t] of ['xhr-polling', 'xhr-streaming', 'xhr-polling', 'websocket'].entries()) {
+    const c = node('node-a').newClient({
+      label: `sockjs-${t}-${i}@nginx`,
+      url: [{ transport: 'sockjs', endpoint: `${LB}/connection/sockjs` }],
+      token: cluster.token(`lbsj${i}`),
+      sockjs: SockJS,
+      sockjsOptions: { transports: [t] },
+    });
+    const ctx = await node('node-a').connect(c, `SockJS ${t} client to connect through nginx`);
+    assert.equal(ctx.transport, `sockjs-${t}`);
+    c.sub = (await node('node-a').subscribe(c, channel)).sub;
+    c.pubs = collect(c.sub, 'publication');
+    sjClients.push(c);
+  }
+  // Sticky by address: every SockJS session of 127.0.0.1 is on one node.
+  let per;
+  await waitUntil(async () => {
+    per = await clientsPerNode();
+    return Object.values(per).sort().join() === '0,4';
+  }, { timeout: 6000, interval: 200, what: `the 4 SockJS clients on one node (last ${JSON.stringify(per)})` });
+
+  // Many requests per polling session: publications both ways.
+  for (let n = 1; n <= 5; n++) await lbApi('publish', { channel, data: { n } });
+  for (const [i, c] of sjClients.entries()) {
+    await call(c.sub.publish({ from: i }), `publish from SockJS client ${i}`, [c]);
+  }
+  await waitUntil(() => sjClients.every((c) => c.pubs.length === 5 + sjClients.length), {
+    what: `every SockJS client to get 5 API publications and ${sjClients.length} client ones (${sjClients.map((c) => c.pubs.length)})`,
+  });
+  for (const c of sjClients) {
+    assert.deepEqual(c.pubs.slice(0, 5).map((p) => p.data.n), [1, 2, 3, 4, 5]);
+  }
+
+  // HTTP-streaming: the stream on one node (least_conn), its emulation requests
+  // on whichever node nginx picks; the node forwards them through Redis.
+  const hs = [];
+  for (let i = 0; i < 4; i++) {
+    const c = node('node-a').newClient({
+      label: `http_stream-${i}@nginx`,
+      url: [{ transport: 'http_stream', endpoint: `${LB}/connection/http_stream` }],
+      token: cluster.token(`lbhs${i}`),
+      emulationEndpoint: `${LB}/emulation`,
+    });
+    const ctx = await node('node-a').connect(c, `http_stream client ${i} to connect through nginx`);
+    assert.equal(ctx.transport, 'http_stream');
+    c.sub = (await node('node-a').subscribe(c, channel)).sub;
+    c.pubs = collect(c.sub, 'publication');
+    hs.push(c);
+  }
+  for (const [i, c] of hs.entries()) {
+    await call(c.sub.publish({ hs: i }), `publish from http_stream client ${i}`, [c]);
+    const h = await call(c.sub.history({ limit: 3 }), `history from http_stream client ${i}`, [c]);
+    assert.ok(h.publications.length > 0);
+  }
+  await waitUntil(() => hs.every((c) => c.pubs.length === hs.length) && sjClients.every((c) => c.pubs.length === 9 + hs.length), {
+    what: `the http_stream publications everywhere (${hs.map((c) => c.pubs.length)} / ${sjClients.map((c) => c.pubs.length)})`,
+  });
+});
+
 // Kills a node: keep this test last.
-test('nginx 2. a node is killed: its clients reconnect through nginx to the other node and recover; the others are untouched', async () => {
+test('nginx 3. a node is killed: its clients reconnect through nginx to the other node and recover; the others are untouched', async () => {
   const names = await nodeNames();
   const channel = uniq('chat:lb');
   const clients = [];

@@ -22,6 +22,8 @@ import (
 	"github.com/centrifugehq/centrifuge/server/internal/protocol"
 	"github.com/centrifugehq/centrifuge/server/internal/structure"
 	"github.com/centrifugehq/centrifuge/server/internal/transport"
+	"github.com/centrifugehq/centrifuge/server/internal/transport/httpstream"
+	"github.com/centrifugehq/centrifuge/server/internal/transport/sockjstransport"
 	"github.com/centrifugehq/centrifuge/server/internal/transport/wstransport"
 )
 
@@ -36,6 +38,7 @@ type Server struct {
 	echo     *echo.Echo
 	http     *http.Server
 	ln       net.Listener
+	stats    *transport.Stats
 	stopping atomic.Bool
 }
 
@@ -80,9 +83,14 @@ func New(cfg config.Config, log *slog.Logger) (*Server, error) {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = api.HTTPErrorHandler(log)
+	stats := transport.NewStats()
+	s.stats = stats
+	checkOrigin := transport.OriginChecker(cfg.HTTP.AllowedOrigins)
 	ws := wstransport.New(node, wstransport.Options{
 		ReadLimit:   int64(cfg.Client.MaxFrameSize),
-		CheckOrigin: transport.OriginChecker(cfg.HTTP.AllowedOrigins),
+		CheckOrigin: checkOrigin,
+		Disabled:    cfg.HTTP.DisableWebSocket,
+		Stats:       stats,
 	})
 	e.GET("/connection/websocket", func(c echo.Context) error {
 		ws.Serve(c.Response(), c.Request(), "")
@@ -90,6 +98,58 @@ func New(cfg config.Config, log *slog.Logger) (*Server, error) {
 	})
 	e.GET("/connection/:project/websocket", func(c echo.Context) error {
 		ws.Serve(c.Response(), c.Request(), c.Param("project"))
+		return nil
+	})
+	sj := sockjstransport.New(node, sockjstransport.Options{
+		HeartbeatDelay:   cfg.SockJS.HeartbeatDelay.D(),
+		DisconnectDelay:  cfg.SockJS.DisconnectDelay.D(),
+		ClientURL:        cfg.SockJS.ClientURL,
+		MaxMessageSize:   cfg.HTTP.EmulationMaxBodySize,
+		DisableWebSocket: cfg.HTTP.DisableWebSocket,
+		CheckOrigin:      checkOrigin,
+		FrameAncestors:   transport.FrameAncestors(cfg.HTTP.AllowedOrigins),
+		Stats:            stats,
+	})
+	e.Any("/connection/sockjs", func(c echo.Context) error {
+		sj.Serve(c.Response(), c.Request(), "", "")
+		return nil
+	})
+	e.Any("/connection/sockjs/*", func(c echo.Context) error {
+		sj.Serve(c.Response(), c.Request(), "", "/"+c.Param("*"))
+		return nil
+	})
+	e.Any("/connection/:project/sockjs", func(c echo.Context) error {
+		sj.Serve(c.Response(), c.Request(), c.Param("project"), "")
+		return nil
+	})
+	e.Any("/connection/:project/sockjs/*", func(c echo.Context) error {
+		sj.Serve(c.Response(), c.Request(), c.Param("project"), "/"+c.Param("*"))
+		return nil
+	})
+	hs := httpstream.New(node, httpstream.Options{
+		MaxConnectSize:       cfg.Client.MaxFrameSize,
+		MaxEmulationBodySize: cfg.HTTP.EmulationMaxBodySize,
+		CheckOrigin:          checkOrigin,
+		Stats:                stats,
+	})
+	e.Any("/connection/http_stream", func(c echo.Context) error {
+		hs.ServeStream(c.Response(), c.Request(), "")
+		return nil
+	})
+	e.Any("/connection/:project/http_stream", func(c echo.Context) error {
+		hs.ServeStream(c.Response(), c.Request(), c.Param("project"))
+		return nil
+	})
+	e.Any("/connection/sse", func(c echo.Context) error {
+		hs.ServeSSE(c.Response(), c.Request(), "")
+		return nil
+	})
+	e.Any("/connection/:project/sse", func(c echo.Context) error {
+		hs.ServeSSE(c.Response(), c.Request(), c.Param("project"))
+		return nil
+	})
+	e.Any("/emulation", func(c echo.Context) error {
+		hs.ServeEmulation(c.Response(), c.Request())
 		return nil
 	})
 	e.GET("/health", func(c echo.Context) error {
@@ -106,11 +166,20 @@ func New(cfg config.Config, log *slog.Logger) (*Server, error) {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	// Streaming responses (SockJS's HTTP transports, HTTP-streaming, SSE) are
+	// not hijacked: http.Server.Shutdown would wait for them to end.
+	s.http.RegisterOnShutdown(func() {
+		sj.Shutdown(protocol.DisconnectShutdown)
+		hs.Shutdown(protocol.DisconnectShutdown)
+	})
 	return s, nil
 }
 
 // Config returns the configuration the server was built from.
 func (s *Server) Config() config.Config { return s.cfg }
+
+// TransportStats returns the connection counters per transport.
+func (s *Server) TransportStats() *transport.Stats { return s.stats }
 
 // Node returns the server's node.
 func (s *Server) Node() *hub.Node { return s.node }

@@ -45,6 +45,8 @@ type ConnectClaims struct {
 	Info []byte
 	// Channels are server-side subscriptions to make on connect.
 	Channels []string
+	// IssuedAt is the iat claim (unix seconds), 0 when absent.
+	IssuedAt int64
 }
 
 // SubscribeClaims is what a valid subscription token grants.
@@ -188,12 +190,16 @@ func (v *Verifier) VerifyConnect(token string) (ConnectClaims, error) {
 	if c.Channel != "" {
 		return ConnectClaims{}, fmt.Errorf("%w: a connection token must not have a channel claim", ErrInvalidToken)
 	}
-	return ConnectClaims{
+	out := ConnectClaims{
 		User:     c.Subject,
 		ExpireAt: c.expireAt(),
 		Info:     c.info(),
 		Channels: c.Channels,
-	}, nil
+	}
+	if c.IssuedAt != nil {
+		out.IssuedAt = c.IssuedAt.Unix()
+	}
+	return out, nil
 }
 
 // VerifySubscribe checks a subscription token. Errors match ErrInvalidToken or

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -39,6 +40,13 @@ type Client struct {
 	id      string
 	project *structure.Project
 	log     *slog.Logger
+	// header is the opening HTTP request's headers (nil if the transport has none).
+	header http.Header
+	// ctx is canceled when the connection closes: requests to the app end.
+	ctx    context.Context
+	cancel context.CancelFunc
+	// limiter applies max_commands_per_second.
+	limiter rateLimiter
 
 	// opMu serializes commands and server-initiated operations that change
 	// subscriptions, so they never interleave.
@@ -54,6 +62,15 @@ type Client struct {
 	closeOnce sync.Once
 	closeD    protocol.Disconnect
 	flush     bool
+	// tokens are the connection tokens used (connect, refresh): fingerprint ->
+	// expiry, for bans of inactive users.
+	tokens map[string]int64
+	// checkedAt is when the connection connected or the connection check last
+	// found its user active.
+	checkedAt time.Time
+	// serverRefresh: the refresh proxy, not the client, extends the connection.
+	serverRefresh   bool
+	refreshFailures int
 
 	q       *writeQueue
 	closing chan struct{}
@@ -76,6 +93,8 @@ type sub struct {
 	joinLeave   bool
 	recoverable bool
 	serverSide  bool
+	// proxied: granted by the subscribe proxy (expiry unsubscribes with 2501).
+	proxied     bool
 	expireAt    int64
 	expireTimer *time.Timer
 	// epoch and offset are the stream position delivered so far (recoverable
@@ -94,7 +113,7 @@ type buffered struct {
 	kind  hub.Kind
 }
 
-var _ hub.Conn = (*Client)(nil)
+var _ hub.Checked = (*Client)(nil)
 
 // New creates the state machine for a new connection to project ("" = default).
 // The caller feeds frames to HandleFrame and calls Closed when the transport ends.
@@ -114,6 +133,10 @@ func New(n *hub.Node, t Transport, project string) (*Client, error) {
 		done:    make(chan struct{}),
 	}
 	c.log = n.Log().With("client", c.id, "transport", t.Name(), "project", p.Name)
+	c.ctx, c.cancel = context.WithCancel(n.Background())
+	if r, ok := t.(HTTPRequest); ok {
+		c.header = r.RequestHeader()
+	}
 	c.lastSeen.Store(time.Now().UnixNano())
 	go c.writeLoop()
 	if d := n.ClientConfig().ConnectTimeout.D(); d > 0 {
@@ -224,6 +247,7 @@ func (c *Client) close(d protocol.Disconnect, flush bool) {
 			}
 		}
 		c.mu.Unlock()
+		c.cancel()
 		c.q.close()
 		if !flush {
 			// Close at once, even if the writer is blocked on a slow peer.
@@ -255,6 +279,7 @@ func (c *Client) isClosed() bool {
 func (c *Client) HandleFrame(data []byte) bool {
 	c.lastSeen.Store(time.Now().UnixNano())
 	if max := c.node.ClientConfig().MaxFrameSize; max > 0 && len(data) > max {
+		c.node.Stats().FrameTooLarge.Add(1)
 		c.close(protocol.DisconnectBadRequest.WithReason("frame too large"), true)
 		return false
 	}
@@ -289,6 +314,9 @@ func (c *Client) handleCommand(cmd *protocol.Command) bool {
 		c.close(protocol.DisconnectBadRequest, true)
 		return false
 	}
+	if run, keep := c.allowCommand(cmd); !run {
+		return keep
+	}
 	c.opMu.Lock()
 	defer c.opMu.Unlock()
 	c.mu.Lock()
@@ -304,7 +332,7 @@ func (c *Client) handleCommand(cmd *protocol.Command) bool {
 		c.close(protocol.DisconnectBadRequest, true)
 		return false
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	ctx, cancel := context.WithTimeout(c.ctx, opTimeout)
 	defer cancel()
 	var (
 		reply *protocol.Reply
@@ -330,16 +358,21 @@ func (c *Client) handleCommand(cmd *protocol.Command) bool {
 	case "sub_refresh":
 		reply, err = c.handleSubRefresh(cmd.SubRefresh)
 	case "rpc":
-		err = protocol.ErrMethodNotFound
+		reply, err = c.handleRPC(ctx, cmd.RPC)
 	case "ping":
 		reply = &protocol.Reply{Ping: &struct{}{}}
 	case "send":
-		return true // no handler for asynchronous messages until a proxy is configured
+		if c.dataAllowed(cmd.Send.Data) != nil {
+			c.log.Debug("send: data too large")
+		}
+		return true // no handler for asynchronous messages
 	}
 	if err != nil {
 		var d protocol.Disconnect
 		var pe *protocol.Error
 		switch {
+		case errors.Is(err, errClosed):
+			return false // closed while waiting (for the web app, the engine)
 		case errors.As(err, &d):
 			c.close(d, true)
 			return false
@@ -418,6 +451,9 @@ func (c *Client) ServerRefresh(opts api.RefreshOptions) {
 	}
 	c.setExpireLocked(opts.ExpireAt)
 	expires, ttl := expiry(opts.ExpireAt)
+	if c.serverRefresh {
+		expires, ttl = false, 0 // the server refreshes it, not the client
+	}
 	c.mu.Unlock()
 	c.sendReply(&protocol.Reply{Push: &protocol.Push{Refresh: &protocol.Refresh{Expires: expires, TTL: ttl}}})
 }
@@ -442,6 +478,10 @@ func (c *Client) setExpireLocked(expireAt int64) {
 		c.expireTimer = nil
 	}
 	if expireAt <= 0 {
+		return
+	}
+	if c.serverRefresh {
+		c.expireTimer = time.AfterFunc(time.Until(time.Unix(expireAt, 0)), c.refreshByProxy)
 		return
 	}
 	delay := time.Until(time.Unix(expireAt, 0)) + c.node.ClientConfig().ExpiredCloseDelay.D()
@@ -494,6 +534,33 @@ func (c *Client) checkPong() {
 	if c.lastSeen.Load() < c.pingSentAt.Load() {
 		c.close(protocol.DisconnectNoPong, false)
 	}
+}
+
+// CheckDue reports whether the connection connected, or was last found
+// active by the connection check, lifetime or longer ago.
+func (c *Client) CheckDue(lifetime time.Duration, now time.Time) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.status == statusConnected && now.Sub(c.checkedAt) >= lifetime
+}
+
+// MarkChecked starts another connection lifetime at now.
+func (c *Client) MarkChecked(now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.checkedAt = now
+}
+
+// Tokens returns the connection tokens the connection used (fingerprint ->
+// expiry), for bans of inactive users.
+func (c *Client) Tokens() map[string]int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make(map[string]int64, len(c.tokens))
+	for fp, exp := range c.tokens {
+		out[fp] = exp
+	}
+	return out
 }
 
 type (

@@ -24,50 +24,70 @@ func (c *Client) verifier() (*auth.Verifier, error) {
 }
 
 func (c *Client) handleConnect(ctx context.Context, req *protocol.ConnectRequest) (*protocol.Reply, func(), error) {
-	if req.Token == "" {
-		return nil, nil, protocol.ErrUnauthorized.WithMessage("connection token required")
+	var (
+		cr  credentials
+		err error
+	)
+	switch {
+	case req.Token != "":
+		cr, err = c.connectByToken(ctx, req.Token)
+	case c.project.ConnectProxy != nil:
+		cr, err = c.connectByProxy(ctx, req)
+	default:
+		err = protocol.ErrUnauthorized.WithMessage("connection token required")
 	}
-	v, err := c.verifier()
 	if err != nil {
 		return nil, nil, err
 	}
-	claims, err := v.VerifyConnect(req.Token)
-	switch {
-	case errors.Is(err, auth.ErrTokenExpired):
-		return nil, nil, protocol.ErrTokenExpired
-	case err != nil:
-		c.log.Debug("invalid connection token", "err", err)
-		return nil, nil, protocol.DisconnectInvalidToken
-	}
-	if claims.ExpireAt > 0 && claims.ExpireAt <= time.Now().Unix() {
-		return nil, nil, protocol.ErrTokenExpired
-	}
 	cfg := c.node.ClientConfig()
+	if cfg.MaxSubscriptions > 0 && len(cr.channels) > cfg.MaxSubscriptions {
+		c.node.Stats().SubscriptionLimit.Add(1)
+		return nil, nil, errSubLimit
+	}
 	c.mu.Lock()
+	c.user = cr.user
+	c.mu.Unlock()
+	if !c.node.AddConnLimited(c, cfg.MaxConnectionsPerUser) {
+		c.log.Info("connection limit reached", "user", cr.user, "limit", cfg.MaxConnectionsPerUser)
+		return nil, nil, protocol.DisconnectConnectionLimit
+	}
+	c.mu.Lock()
+	if c.status == statusClosed {
+		// Closed meanwhile: close() did not see a connected client to remove.
+		c.mu.Unlock()
+		c.node.RemoveConn(c)
+		return nil, nil, protocol.DisconnectNormal
+	}
 	if c.connectTimer != nil {
 		c.connectTimer.Stop()
 	}
-	c.user = claims.User
-	c.info = claims.Info
+	c.info = cr.info
 	c.status = statusConnected
-	c.setExpireLocked(claims.ExpireAt)
-	c.mu.Unlock()
-	c.node.AddConn(c)
-
-	res := &protocol.ConnectResult{Client: c.id, Version: c.node.Version(), Node: c.node.ID()}
-	if e, ok := c.t.(Emulated); ok && e.Emulated() {
-		res.Session = c.id
+	c.checkedAt = time.Now()
+	c.serverRefresh = c.project.RefreshProxy != nil
+	if cr.token != "" {
+		c.tokens = map[string]int64{hub.TokenFingerprint(cr.token): cr.expireAt}
 	}
-	res.Expires, res.TTL = expiry(claims.ExpireAt)
+	c.setExpireLocked(cr.expireAt)
+	serverRefresh := c.serverRefresh
+	c.mu.Unlock()
+
+	res := &protocol.ConnectResult{Client: c.id, Version: c.node.Version(), Node: c.node.ID(), Data: cr.data}
+	if e, ok := c.t.(Emulated); ok {
+		res.Session = e.Session()
+	}
+	if !serverRefresh {
+		res.Expires, res.TTL = expiry(cr.expireAt)
+	}
 	if pi := cfg.PingInterval.D(); pi > 0 {
 		res.Ping = uint32(pi / time.Second)
 		res.Pong = true
 	}
 	var subs []*sub
-	for _, ch := range claims.Channels {
+	for _, ch := range cr.channels {
 		name, opts, err := c.node.ResolveChannel(c.project, ch)
 		if err != nil {
-			c.log.Warn("token channel refused", "channel", ch, "err", err)
+			c.log.Warn("server-side channel refused", "channel", ch, "err", err)
 			continue
 		}
 		sreq := req.Subs[ch]
@@ -96,6 +116,33 @@ func (c *Client) handleConnect(ctx context.Context, req *protocol.ConnectRequest
 	}, nil
 }
 
+// connectByToken verifies a connection token, and refuses one the app
+// revoked by naming its user inactive (error 109: centrifuge-js asks its
+// getToken for a new token, which the app gives only to a welcome user).
+func (c *Client) connectByToken(ctx context.Context, token string) (credentials, error) {
+	v, err := c.verifier()
+	if err != nil {
+		return credentials{}, err
+	}
+	claims, err := v.VerifyConnect(token)
+	switch {
+	case errors.Is(err, auth.ErrTokenExpired):
+		return credentials{}, protocol.ErrTokenExpired
+	case err != nil:
+		c.log.Debug("invalid connection token", "err", err)
+		return credentials{}, protocol.DisconnectInvalidToken
+	}
+	if claims.ExpireAt > 0 && claims.ExpireAt <= time.Now().Unix() {
+		return credentials{}, protocol.ErrTokenExpired
+	}
+	if c.node.TokenRevoked(ctx, c.project, claims.User, hub.TokenFingerprint(token), claims.IssuedAt) {
+		c.node.Stats().RevokedConnects.Add(1)
+		c.log.Info("connect refused: the app named the user inactive", "user", claims.User)
+		return credentials{}, protocol.ErrTokenExpired.WithMessage("token revoked: the user was named inactive")
+	}
+	return credentials{user: claims.User, info: claims.Info, expireAt: claims.ExpireAt, channels: claims.Channels, token: token}, nil
+}
+
 type subParams struct {
 	ch         string
 	name       channelName
@@ -104,6 +151,10 @@ type subParams struct {
 	expireAt   int64
 	serverSide bool
 	req        *protocol.SubscribeRequest
+	// proxied: the subscribe proxy allowed it; data goes in the reply, and at
+	// expireAt the client is unsubscribed to resubscribe (asking again).
+	proxied bool
+	data    []byte
 }
 
 // prepareSub registers a subscription in the subscribing state (deliveries are
@@ -123,6 +174,7 @@ func (c *Client) prepareSub(ctx context.Context, p subParams) (*sub, *protocol.S
 		recoverable: opts.HistoryEnabled() && (opts.ForceRecovery || p.req.Recoverable),
 		serverSide:  p.serverSide,
 		expireAt:    p.expireAt,
+		proxied:     p.proxied,
 		subscribing: true,
 	}
 	c.mu.Lock()
@@ -135,7 +187,8 @@ func (c *Client) prepareSub(ctx context.Context, p subParams) (*sub, *protocol.S
 		return nil, nil, protocol.ErrAlreadySubscribed
 	case cfg.MaxSubscriptions > 0 && len(c.subs) >= cfg.MaxSubscriptions:
 		c.mu.Unlock()
-		return nil, nil, protocol.ErrLimitExceeded.WithMessage("too many subscriptions")
+		c.node.Stats().SubscriptionLimit.Add(1)
+		return nil, nil, errSubLimit
 	}
 	c.subs[p.ch] = s
 	c.mu.Unlock()
@@ -152,7 +205,7 @@ func (c *Client) prepareSub(ctx context.Context, p subParams) (*sub, *protocol.S
 		undo()
 		return nil, nil, fmt.Errorf("broker subscribe: %w", err)
 	}
-	res := &protocol.SubscribeResult{Recoverable: s.recoverable}
+	res := &protocol.SubscribeResult{Recoverable: s.recoverable, Data: p.data}
 	positioned := opts.HistoryEnabled() && p.req.Positioned
 	if s.recoverable || positioned {
 		res.Positioned = positioned
@@ -202,7 +255,9 @@ func (c *Client) prepareSub(ctx context.Context, p subParams) (*sub, *protocol.S
 			c.log.Warn("publish join", "channel", p.ch, "err", err)
 		}
 	}
-	res.Expires, res.TTL = expiry(p.expireAt)
+	if !p.proxied {
+		res.Expires, res.TTL = expiry(p.expireAt)
+	}
 	if c.isClosed() {
 		// close() may have run before AddSub: make sure nothing is left behind.
 		c.removeSub(context.Background(), s)
@@ -363,6 +418,13 @@ func (c *Client) setSubExpireLocked(s *sub, expireAt int64) {
 	if expireAt <= 0 {
 		return
 	}
+	if s.proxied {
+		// The client cannot refresh it: it resubscribes, and the proxy is asked again.
+		s.expireTimer = time.AfterFunc(time.Until(time.Unix(expireAt, 0)), func() {
+			c.expireSub(s)
+		})
+		return
+	}
 	delay := time.Until(time.Unix(expireAt, 0)) + c.node.ClientConfig().ExpiredSubCloseDelay.D()
 	s.expireTimer = time.AfterFunc(delay, func() {
 		c.mu.Lock()
@@ -383,9 +445,20 @@ func (c *Client) handleSubscribe(ctx context.Context, req *protocol.SubscribeReq
 	if err != nil {
 		return nil, nil, err
 	}
-	user := c.User()
+	c.mu.Lock()
+	user, numSubs, already := c.user, len(c.subs), c.subs[req.Channel] != nil
+	c.mu.Unlock()
+	switch max := c.node.ClientConfig().MaxSubscriptions; {
+	case already:
+		return nil, nil, protocol.ErrAlreadySubscribed
+	case max > 0 && numSubs >= max:
+		c.node.Stats().SubscriptionLimit.Add(1)
+		c.log.Info("subscription limit reached", "limit", max)
+		return nil, nil, errSubLimit
+	}
 	p := subParams{ch: req.Channel, name: name, opts: opts, req: req}
-	if req.Token != "" {
+	switch {
+	case req.Token != "":
 		v, err := c.verifier()
 		if err != nil {
 			return nil, nil, err
@@ -402,7 +475,16 @@ func (c *Client) handleSubscribe(ctx context.Context, req *protocol.SubscribeReq
 			return nil, nil, protocol.DisconnectInvalidToken
 		}
 		p.chanInfo, p.expireAt = claims.Info, claims.ExpireAt
-	} else {
+	case opts.SubscribeProxy != nil && (name.Private || opts.ProxySubscribe):
+		if opts.AllowUserLimitedChannels && !name.UserAllowed(user) {
+			return nil, nil, protocol.ErrPermissionDenied
+		}
+		r, err := c.subscribeByProxy(ctx, opts.SubscribeProxy, req)
+		if err != nil {
+			return nil, nil, err
+		}
+		p.proxied, p.chanInfo, p.data, p.expireAt = true, raw(r.Info), raw(r.Data), r.ExpireAt
+	default:
 		switch {
 		case name.Private:
 			return nil, nil, protocol.ErrPermissionDenied.WithMessage("private channel needs a subscription token")
@@ -424,6 +506,18 @@ func (c *Client) handleSubscribe(ctx context.Context, req *protocol.SubscribeReq
 	return &protocol.Reply{Subscribe: res}, func() { c.activateLocked(s) }, nil
 }
 
+// expireSub ends a subscription the subscribe proxy granted until its
+// expire_at, with unsubscribe code 2501: the client resubscribes.
+func (c *Client) expireSub(s *sub) {
+	c.mu.Lock()
+	exp := s.expireAt
+	current := c.subs[s.ch] == s
+	c.mu.Unlock()
+	if current && exp > 0 && exp <= time.Now().Unix() {
+		c.ServerUnsubscribe(s.ch, protocol.UnsubscribeCodeExpired, "subscription expired")
+	}
+}
+
 // ServerSubscribe subscribes the connection on the server's initiative (server
 // API subscribe) and tells the client with a subscribe push.
 func (c *Client) ServerSubscribe(ch string) {
@@ -439,6 +533,10 @@ func (c *Client) ServerSubscribe(ch string) {
 		defer cancel()
 		s, res, err := c.prepareSub(ctx, subParams{ch: ch, name: name, opts: opts, serverSide: true, req: &protocol.SubscribeRequest{}})
 		if err != nil {
+			if errors.Is(err, errSubLimit) {
+				c.log.Warn("server subscribe refused: subscription limit reached", "channel", ch)
+				return
+			}
 			if !errors.Is(err, errClosed) && !errors.Is(err, protocol.ErrAlreadySubscribed) {
 				c.log.Warn("server subscribe", "channel", ch, "err", err)
 			}
@@ -511,15 +609,19 @@ func (c *Client) handlePublish(ctx context.Context, req *protocol.PublishRequest
 	if len(req.Data) == 0 {
 		return nil, protocol.ErrBadRequest.WithMessage("data required")
 	}
+	if err := c.dataAllowed(req.Data); err != nil {
+		return nil, err
+	}
 	name, opts, err := c.node.ResolveChannel(c.project, req.Channel)
 	if err != nil {
 		return nil, err
 	}
 	user := c.User()
+	proxied := opts.PublishProxy != nil
 	switch {
-	case !opts.AllowPublishForClient:
+	case !proxied && !opts.AllowPublishForClient:
 		return nil, protocol.ErrPermissionDenied
-	case user == "" && !opts.AllowAnonymous:
+	case !proxied && user == "" && !opts.AllowAnonymous:
 		return nil, protocol.ErrPermissionDenied
 	case name.Private && !c.subscribed(req.Channel):
 		return nil, protocol.ErrPermissionDenied
@@ -527,8 +629,28 @@ func (c *Client) handlePublish(ctx context.Context, req *protocol.PublishRequest
 		return nil, protocol.ErrPermissionDenied
 	}
 	po := hub.PublishOptionsFor(opts)
+	data := []byte(req.Data)
+	if proxied {
+		var r publishProxyResult
+		err := c.askProxy(ctx, "publish", opts.PublishProxy, channelProxyRequest{
+			Client: c.id, Transport: c.t.Name(), User: user, Channel: req.Channel, Data: req.Data,
+		}, &r, true)
+		if err != nil {
+			return nil, err
+		}
+		if d := raw(r.Data); d != nil {
+			if err := c.dataAllowed(d); err != nil {
+				c.log.Warn("publish proxy: rewritten data too large", "channel", req.Channel, "size", len(d))
+				return nil, err
+			}
+			data = d
+		}
+		if r.SkipHistory {
+			po = hub.PublishOptionsFor(channelOptions{})
+		}
+	}
 	po.ClientInfo = c.clientInfo(nil)
-	if _, _, err := c.node.Engine().Publish(ctx, c.project.Name, req.Channel, req.Data, po); err != nil {
+	if _, _, err := c.node.Engine().Publish(ctx, c.project.Name, req.Channel, data, po); err != nil {
 		return nil, fmt.Errorf("publish: %w", err)
 	}
 	return &protocol.Reply{Publish: &protocol.PublishResult{}}, nil
@@ -636,6 +758,10 @@ func (c *Client) handleRefresh(req *protocol.RefreshRequest) (*protocol.Reply, e
 	if claims.Info != nil {
 		c.info = claims.Info
 	}
+	if c.tokens == nil {
+		c.tokens = map[string]int64{}
+	}
+	c.tokens[hub.TokenFingerprint(req.Token)] = claims.ExpireAt
 	c.setExpireLocked(claims.ExpireAt)
 	c.mu.Unlock()
 	res := &protocol.RefreshResult{Client: c.id, Version: c.node.Version()}

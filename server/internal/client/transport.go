@@ -3,7 +3,11 @@
 // SSE use the same machine).
 package client
 
-import "github.com/centrifugehq/centrifuge/server/internal/protocol"
+import (
+	"net/http"
+
+	"github.com/centrifugehq/centrifuge/server/internal/protocol"
+)
 
 // Transport carries frames to one client.
 type Transport interface {
@@ -19,7 +23,19 @@ type Transport interface {
 
 // Emulated is implemented by transports whose client sends commands through
 // separate HTTP requests (POST /emulation: HTTP-streaming, SSE): the connect
-// reply then carries the session (the client id) and node those requests name.
+// reply then carries the session and node those requests name. The session is
+// a secret of the connection (never the client id, which presence and
+// join/leave show to other users): whoever knows it can send its commands.
 type Emulated interface {
-	Emulated() bool
+	Session() string
+}
+
+// HTTPRequest is implemented by transports opened by an HTTP request: the
+// proxies forward the headers they name (Cookie, Authorization...) from it to
+// the web app, and the connect proxy authenticates a connection without a
+// token by them.
+type HTTPRequest interface {
+	// RequestHeader returns the headers of the request that opened the
+	// connection. The client does not modify them.
+	RequestHeader() http.Header
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -34,6 +35,8 @@ type Config struct {
 	Log    Log    `yaml:"log"`
 	Engine Engine `yaml:"engine"`
 	Client Client `yaml:"client"`
+	// SockJS configures the SockJS endpoints (/connection/sockjs).
+	SockJS SockJS `yaml:"sockjs"`
 	// Projects are the tenants. The unprefixed endpoints serve the one named
 	// structure.DefaultProject.
 	Projects []structure.Project `yaml:"projects"`
@@ -51,6 +54,15 @@ type HTTP struct {
 	AllowedOrigins []string `yaml:"allowed_origins"`
 	// APIMaxBodySize caps a server API request body, in bytes.
 	APIMaxBodySize int `yaml:"api_max_body_size"`
+	// EmulationMaxBodySize caps what a client sends on the HTTP fallbacks, in
+	// bytes: a POST /emulation body (HTTP-streaming, SSE) and a SockJS send
+	// request get HTTP 413 beyond it, a SockJS WebSocket message closes the
+	// connection. A frame is also capped by client.max_frame_size.
+	EmulationMaxBodySize int `yaml:"emulation_max_body_size"`
+	// DisableWebSocket refuses WebSocket upgrades (/connection/websocket with
+	// HTTP 404, and SockJS's websocket transport), as a proxy that strips them
+	// would: clients fall back to the HTTP transports. Meant for tests.
+	DisableWebSocket bool `yaml:"disable_websocket"`
 	// ShutdownTimeout bounds the graceful shutdown.
 	ShutdownTimeout structure.Duration `yaml:"shutdown_timeout"`
 }
@@ -104,6 +116,22 @@ type Engine struct {
 	RedisPrefix string `yaml:"redis_prefix,omitempty"`
 }
 
+// SockJS configures the SockJS endpoints. Sessions of its HTTP transports
+// live on one node: behind a load balancer they need sticky sessions
+// (deploy/nginx.conf).
+type SockJS struct {
+	// HeartbeatDelay is how often an idle SockJS session gets a heartbeat
+	// frame, so proxies keep its long-lived requests open.
+	HeartbeatDelay structure.Duration `yaml:"heartbeat_delay"`
+	// DisconnectDelay closes a session whose client has had no receiving
+	// request (poll or stream) open for this long.
+	DisconnectDelay structure.Duration `yaml:"disconnect_delay"`
+	// ClientURL is the sockjs-client script that the iframe-based transports
+	// (iframe-htmlfile, iframe-eventsource, iframe-xhr-polling) load; it must be
+	// the version the page uses.
+	ClientURL string `yaml:"client_url"`
+}
+
 // Client configures client connections, for every project.
 type Client struct {
 	// PingInterval is how often the server pings a connection.
@@ -124,8 +152,23 @@ type Client struct {
 	MaxFrameSize int `yaml:"max_frame_size"`
 	// MaxChannelLength caps a channel name, in bytes.
 	MaxChannelLength int `yaml:"max_channel_length"`
-	// MaxSubscriptions caps the subscriptions of one connection.
+	// MaxSubscriptions caps the subscriptions of one connection: a subscribe
+	// beyond it disconnects with 3505 (channel limit).
 	MaxSubscriptions int `yaml:"max_subscriptions"`
+	// MaxConnectionsPerUser caps the connections of one user (not anonymous)
+	// on one node: a connect beyond it disconnects with 3504. 0: no limit.
+	MaxConnectionsPerUser int `yaml:"max_connections_per_user"`
+	// MaxCommandsPerSecond is the rate of commands one connection may send,
+	// with bursts up to CommandsBurst (default: the rate). A command beyond it
+	// gets error 111; a connection that keeps sending while refused (more
+	// than CommandsBurst refused commands with under a second between them)
+	// is disconnected with 3013. 0: no limit.
+	MaxCommandsPerSecond int `yaml:"max_commands_per_second"`
+	CommandsBurst        int `yaml:"commands_burst"`
+	// MaxPublicationSize caps the data of one publication, rpc or send from a
+	// client (and what a publish proxy rewrites it to), in bytes: beyond it
+	// error 106. 0: only MaxFrameSize bounds it.
+	MaxPublicationSize int `yaml:"max_publication_size"`
 	// MaxQueueSize caps a connection's pending writes, in bytes; beyond it the
 	// client is disconnected as slow (3008).
 	MaxQueueSize int `yaml:"max_queue_size"`
@@ -153,6 +196,13 @@ func Default() Config {
 			Port:            8000,
 			APIMaxBodySize:  1 << 20,
 			ShutdownTimeout: seconds(10),
+			// A frame of client.max_frame_size, escaped as a JSON string.
+			EmulationMaxBodySize: 256 << 10,
+		},
+		SockJS: SockJS{
+			HeartbeatDelay:  seconds(25),
+			DisconnectDelay: seconds(5),
+			ClientURL:       "https://cdn.jsdelivr.net/npm/sockjs-client@1.6.1/dist/sockjs.min.js",
 		},
 		Log:    Log{Level: "info"},
 		Engine: Engine{Type: EngineMemory},
@@ -165,6 +215,10 @@ func Default() Config {
 			MaxFrameSize:           65536,
 			MaxChannelLength:       255,
 			MaxSubscriptions:       128,
+			MaxConnectionsPerUser:  0,
+			MaxCommandsPerSecond:   100,
+			CommandsBurst:          200,
+			MaxPublicationSize:     65536,
 			MaxQueueSize:           1 << 20,
 			HistoryMaxLimit:        1000,
 			PresenceUpdateInterval: seconds(25),
@@ -198,6 +252,18 @@ func (c *Config) Validate() error {
 	}
 	if c.HTTP.ShutdownTimeout <= 0 {
 		add("http.shutdown_timeout must be > 0")
+	}
+	if c.HTTP.EmulationMaxBodySize <= 0 {
+		add("http.emulation_max_body_size must be > 0")
+	}
+	if c.SockJS.HeartbeatDelay <= 0 {
+		add("sockjs.heartbeat_delay must be > 0")
+	}
+	if c.SockJS.DisconnectDelay <= 0 {
+		add("sockjs.disconnect_delay must be > 0")
+	}
+	if u, err := url.Parse(c.SockJS.ClientURL); c.SockJS.ClientURL == "" || err != nil || (u.Scheme != "" && u.Scheme != "http" && u.Scheme != "https") {
+		add("sockjs.client_url %q: want the http(s) URL of sockjs-client's sockjs.min.js", c.SockJS.ClientURL)
 	}
 
 	if _, ok := logLevels[strings.ToLower(c.Log.Level)]; !ok {
@@ -263,6 +329,20 @@ func (c *Config) Validate() error {
 	for _, s := range sizes {
 		if s.n <= 0 {
 			add("client.%s must be > 0", s.key)
+		}
+	}
+	optional := []struct {
+		key string
+		n   int
+	}{
+		{"max_connections_per_user", cl.MaxConnectionsPerUser},
+		{"max_commands_per_second", cl.MaxCommandsPerSecond},
+		{"commands_burst", cl.CommandsBurst},
+		{"max_publication_size", cl.MaxPublicationSize},
+	}
+	for _, s := range optional {
+		if s.n < 0 {
+			add("client.%s must not be negative (0 means no limit)", s.key)
 		}
 	}
 

@@ -76,7 +76,8 @@ func TestDefault(t *testing.T) {
 		cl.ExpiredSubCloseDelay.D() != 25*time.Second || cl.MaxFrameSize != 65536 ||
 		cl.MaxChannelLength != 255 || cl.MaxSubscriptions != 128 || cl.MaxQueueSize != 1048576 ||
 		cl.HistoryMaxLimit != 1000 || cl.PresenceUpdateInterval.D() != 25*time.Second ||
-		cl.PresenceTTL.D() != 60*time.Second {
+		cl.PresenceTTL.D() != 60*time.Second || cl.MaxConnectionsPerUser != 0 || cl.MaxCommandsPerSecond != 100 ||
+		cl.CommandsBurst != 200 || cl.MaxPublicationSize != 65536 {
 		t.Fatalf("client defaults: %+v", cl)
 	}
 	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "no projects") {
@@ -276,6 +277,12 @@ func TestValidate(t *testing.T) {
 		{"frame", func(c *config.Config) { c.Client.MaxFrameSize = 0 }, "max_frame_size"},
 		{"queue", func(c *config.Config) { c.Client.MaxQueueSize = -5 }, "max_queue_size"},
 		{"history limit", func(c *config.Config) { c.Client.HistoryMaxLimit = 0 }, "history_max_limit"},
+		{"connections per user", func(c *config.Config) { c.Client.MaxConnectionsPerUser = -1 }, "max_connections_per_user"},
+		{"commands per second", func(c *config.Config) { c.Client.MaxCommandsPerSecond = -1 }, "max_commands_per_second"},
+		{"publication size", func(c *config.Config) { c.Client.MaxPublicationSize = -1 }, "max_publication_size"},
+		{"proxy url", func(c *config.Config) {
+			c.Projects[0].Options.SubscribeProxy = &structure.Proxy{URL: "app/subscribe"}
+		}, "subscribe_proxy.url"},
 		{"project", func(c *config.Config) { c.Projects[0].Secret = "short" }, "secret"},
 		{"duplicate project", func(c *config.Config) { c.Projects = append(c.Projects, c.Projects[0]) }, "twice"},
 	} {
@@ -380,5 +387,34 @@ func TestSlogLevel(t *testing.T) {
 		if got := (config.Log{Level: level}).SlogLevel().String(); got != want {
 			t.Errorf("%s: %s, want %s", level, got, want)
 		}
+	}
+}
+
+func TestProxiesInFile(t *testing.T) {
+	path := writeFile(t, "c.yaml", `projects:
+  - name: default
+    secret: secret-0123456789abcdef
+    options:
+      subscribe_proxy: {url: "http://app/sub", timeout: 2s, headers: [Cookie], static_headers: {X-Key: k}}
+    namespaces:
+      - {name: gated, options: {proxy_subscribe: true}}
+    connect_proxy: {url: "http://app/connect"}
+    max_auth_attempts: 3
+    back_off_interval: 50ms
+    connection_check_address: http://app/check
+    connection_lifetime: 2s
+`)
+	cfg, _ := load(t, config.LoadOptions{Path: path})
+	p := cfg.Projects[0]
+	sp := p.Options.SubscribeProxy
+	if sp == nil || sp.URL != "http://app/sub" || sp.Timeout.D() != 2*time.Second || sp.Headers[0] != "Cookie" ||
+		sp.StaticHeaders["X-Key"] != "k" || !p.Namespaces[0].Options.ProxySubscribe || p.ConnectProxy.URL != "http://app/connect" ||
+		p.Backoff().MaxAttempts != 3 || p.Backoff().Interval != 50*time.Millisecond || p.ConnectionCheck().Lifetime != 2*time.Second ||
+		p.ConnectionCheck().Interval != 10*time.Second {
+		t.Fatalf("project %+v", p)
+	}
+	bad := writeFile(t, "bad.yaml", "projects:\n  - name: default\n    secret: secret-0123456789abcdef\n    connect_proxy: {url: http://a, timout: 1s}\n")
+	if _, _, err := config.Load(config.LoadOptions{Path: bad}); err == nil || !strings.Contains(err.Error(), `"timout"`) {
+		t.Fatalf("typo: %v", err)
 	}
 }

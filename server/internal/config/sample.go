@@ -66,21 +66,40 @@ func RandomSecret() (string, error) {
 
 // sampleComments documents keys in the YAML that Marshal writes.
 var sampleComments = map[string]string{
-	"http":                       "Listener for client connections, the server API and the admin UI.",
-	"http.address":               `Interface to listen on: "0.0.0.0" for all.`,
-	"http.port":                  "TCP port; 0 picks any free port.",
-	"http.allowed_origins":       `Origins browsers may connect from: empty allows same-origin only, "*" any.`,
-	"http.api_max_body_size":     "Largest server API request body, in bytes.",
-	"log.level":                  "debug, info, warn or error.",
-	"engine.type":                "memory: one node, state lost on restart.",
-	"client":                     "Limits and timings of client connections, for every project.",
-	"client.connect_timeout":     "Closes connections that send no connect command in time.",
-	"client.expired_close_delay": "Grace after a connection token expires before disconnect 3005.",
-	"client.max_queue_size":      "Pending bytes to a client before it is disconnected as slow.",
-	"client.history_max_limit":   "Most publications one history call or recovery returns.",
+	"http":                         "Listener for client connections, the server API and the admin UI.",
+	"http.address":                 `Interface to listen on: "0.0.0.0" for all.`,
+	"http.port":                    "TCP port; 0 picks any free port.",
+	"http.allowed_origins":         `Origins browsers may connect from: empty allows same-origin only, "*" any.`,
+	"http.api_max_body_size":       "Largest server API request body, in bytes.",
+	"http.emulation_max_body_size": "Largest POST /emulation body and SockJS send, in bytes.",
+	"http.disable_websocket":       "Refuse WebSocket upgrades so clients fall back to HTTP transports (tests).",
+	"sockjs":                       "SockJS (/connection/sockjs): behind a load balancer it needs sticky sessions.",
+	"sockjs.heartbeat_delay":       "Heartbeat frames keep idle SockJS requests open through proxies.",
+	"sockjs.disconnect_delay":      "Closes a session whose client has had no poll or stream open this long.",
+	"sockjs.client_url":            "sockjs-client script for the iframe transports: the version your page uses.",
+	"log.level":                    "debug, info, warn or error.",
+	"engine.type":                  "memory: one node, state lost on restart.",
+	"client":                       "Limits and timings of client connections, for every project.",
+	"client.connect_timeout":       "Closes connections that send no connect command in time.",
+	"client.expired_close_delay":   "Grace after a connection token expires before disconnect 3005.",
+	"client.max_queue_size":        "Pending bytes to a client before it is disconnected as slow.",
+	"client.history_max_limit":     "Most publications one history call or recovery returns.",
+	"client.max_subscriptions":     "Subscriptions per connection; a subscribe beyond it disconnects with 3505.",
+	"client.max_connections_per_user": "Connections per user on one node; beyond it connect disconnects with\n" +
+		"3504. 0: no limit.",
+	"client.max_commands_per_second": "Commands per second per connection (bursts up to commands_burst):\n" +
+		"beyond it error 111, and disconnect 3013 when the client keeps on. 0: no limit.",
+	"client.max_publication_size": "Largest data of a client's publish, rpc or send, in bytes (error 106).",
 	"projects": "Tenants: each has its own secret (HS256 tokens), API key, channel options\n" +
 		"and namespaces. The unprefixed endpoints serve the project named default;\n" +
-		"others are under /connection/<project>/... and /api/<project>/<method>.",
+		"others are under /connection/<project>/... and /api/<project>/<method>.\n" +
+		"The web app can stay in charge (see README, \"The web app in charge\"):\n" +
+		"  options/namespaces: subscribe_proxy: {url, timeout, headers, static_headers},\n" +
+		"    proxy_subscribe (every channel, not only $private), publish_proxy\n" +
+		"  project: connect_proxy, refresh_proxy, rpc_proxy; retries of failed requests:\n" +
+		"    max_auth_attempts (5), back_off_interval (100ms), back_off_max_timeout (5s)\n" +
+		"  project: connection_check_address, connection_lifetime (1h),\n" +
+		"    connection_check_interval (10s): the batched connection check",
 }
 
 // Marshal encodes c as a config file: JSON when path ends in ".json", YAML

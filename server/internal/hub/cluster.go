@@ -44,6 +44,8 @@ type cluster struct {
 	mu      sync.Mutex
 	nodes   map[string]nodeEntry
 	surveys map[string]chan surveyReply
+	// sessions are the emulated sessions on this node (emulation.go).
+	sessions emulatedSessions
 }
 
 type surveyReply struct {
@@ -115,6 +117,9 @@ func (n *Node) handleClusterControl(c control) bool {
 		if err := n.sendControl(ctx, control{Op: "survey_reply", ID: c.ID, Origin: c.Origin, Node: n.id, Data: data}); err != nil {
 			n.log.Warn("survey reply", "err", err)
 		}
+		return true
+	case "emulation":
+		n.handleEmulation(c)
 		return true
 	case "survey_reply":
 		if c.Origin != n.id {

@@ -94,17 +94,23 @@ func (h *Hub) shard(k chanKey) *shard {
 	return &h.shards[mh.Sum64()%numShards]
 }
 
-func (h *Hub) addConn(c Conn) {
+// addConn registers c, unless its user (not anonymous) already has max
+// connections (max 0: no limit).
+func (h *Hub) addConn(c Conn, max int) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.conns[c.ID()] = c
 	uk := userKey{c.Project(), c.User()}
 	m := h.users[uk]
+	if max > 0 && uk.user != "" && len(m) >= max {
+		return false
+	}
+	h.conns[c.ID()] = c
 	if m == nil {
 		m = map[string]Conn{}
 		h.users[uk] = m
 	}
 	m[c.ID()] = c
+	return true
 }
 
 func (h *Hub) removeConn(c Conn) {

@@ -18,6 +18,7 @@ import (
 	"github.com/centrifugehq/centrifuge/server/internal/config"
 	"github.com/centrifugehq/centrifuge/server/internal/engine"
 	"github.com/centrifugehq/centrifuge/server/internal/protocol"
+	"github.com/centrifugehq/centrifuge/server/internal/proxy"
 	"github.com/centrifugehq/centrifuge/server/internal/structure"
 )
 
@@ -41,6 +42,13 @@ type Node struct {
 	cluster  *cluster
 	log      *slog.Logger
 	started  time.Time
+	proxy    *proxy.Client
+	stats    Stats
+	bans     bans
+	checks   checks
+	// bg is canceled at shutdown: background requests to the web app end.
+	bg     context.Context
+	stopBG context.CancelFunc
 
 	closeOnce sync.Once
 	done      chan struct{}
@@ -66,7 +74,9 @@ func New(cfg Config, projects *structure.Registry, eng engine.Engine, log *slog.
 		log:      log,
 		started:  time.Now(),
 		done:     make(chan struct{}),
+		proxy:    proxy.New(proxy.Options{UserAgent: "centrifuge/" + cfg.Version}),
 	}
+	n.bg, n.stopBG = context.WithCancel(context.Background())
 	if n.cfg.Name == "" {
 		n.cfg.Name = n.id
 	}
@@ -83,9 +93,10 @@ func (n *Node) Start() error {
 	if err := n.loadProjects(ctx); err != nil {
 		return err
 	}
-	n.wg.Add(2)
+	n.wg.Add(3)
 	go n.presenceLoop()
 	go n.heartbeatLoop()
+	go n.connCheckLoop()
 	return nil
 }
 
@@ -95,6 +106,7 @@ func (n *Node) Shutdown(ctx context.Context, d protocol.Disconnect) error {
 	var err error
 	n.closeOnce.Do(func() {
 		close(n.done)
+		n.stopBG()
 		conns := n.hub.allConns()
 		for _, c := range conns {
 			c.Disconnect(d)
@@ -135,8 +147,24 @@ func (n *Node) Log() *slog.Logger { return n.log }
 // Verifier returns the token verifier of project p.
 func (n *Node) Verifier(p *structure.Project) (*auth.Verifier, error) { return n.tokens.Get(p) }
 
+// Proxy is the client of the web app's proxies and connection check.
+func (n *Node) Proxy() *proxy.Client { return n.proxy }
+
+// Background is canceled when the node shuts down.
+func (n *Node) Background() context.Context { return n.bg }
+
 // AddConn registers an authenticated connection.
-func (n *Node) AddConn(c Conn) { n.hub.addConn(c) }
+func (n *Node) AddConn(c Conn) { n.hub.addConn(c, 0) }
+
+// AddConnLimited registers an authenticated connection unless its user (not
+// anonymous) has max connections on this node already (max 0: no limit).
+func (n *Node) AddConnLimited(c Conn, max int) bool {
+	if !n.hub.addConn(c, max) {
+		n.stats.ConnectionLimit.Add(1)
+		return false
+	}
+	return true
+}
 
 // RemoveConn unregisters a connection (its subscriptions are removed with RemoveSub).
 func (n *Node) RemoveConn(c Conn) { n.hub.removeConn(c) }
@@ -321,6 +349,11 @@ func (n *Node) HandleControl(data []byte) {
 		return
 	}
 	if n.handleClusterControl(c) {
+		return
+	}
+	switch c.Op {
+	case "inactive", "ban":
+		n.applyInactive(c, true)
 		return
 	}
 	if c.Op == "projects" {

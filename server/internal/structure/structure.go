@@ -53,8 +53,19 @@ type ChannelOptions struct {
 	AllowUserLimitedChannels bool `yaml:"allow_user_limited_channels" json:"allow_user_limited_channels"`
 	// Watch shows the channel's messages in the admin live view.
 	Watch bool `yaml:"watch" json:"watch"`
-	// SubscribeProxy is the web app's URL asked about private channels (later issue).
-	SubscribeProxy string `yaml:"subscribe_proxy" json:"subscribe_proxy"`
+	// SubscribeProxy is the web app's endpoint asked whether a connection may
+	// subscribe to a private ($) channel without a subscription token (or to
+	// any channel, with ProxySubscribe). A namespace without one uses the
+	// project's (its top-level options').
+	SubscribeProxy *Proxy `yaml:"subscribe_proxy,omitempty" json:"subscribe_proxy,omitempty"`
+	// ProxySubscribe asks the subscribe proxy about every channel of this
+	// project or namespace, not only private ones (in place of
+	// AllowSubscribeForClient); a subscription token still suffices.
+	ProxySubscribe bool `yaml:"proxy_subscribe,omitempty" json:"proxy_subscribe,omitempty"`
+	// PublishProxy is asked about every publication a client makes; the app
+	// allows it (possibly rewriting its data) or refuses it. It replaces
+	// AllowPublishForClient. A namespace without one uses the project's.
+	PublishProxy *Proxy `yaml:"publish_proxy,omitempty" json:"publish_proxy,omitempty"`
 }
 
 // HistoryEnabled reports whether publications are kept.
@@ -80,6 +91,30 @@ type Project struct {
 	TokenECDSAPublicKey string         `yaml:"token_ecdsa_public_key" json:"token_ecdsa_public_key"`
 	Options             ChannelOptions `yaml:"options" json:"options"`
 	Namespaces          []Namespace    `yaml:"namespaces" json:"namespaces"`
+
+	// ConnectProxy authenticates connections that come without a token: the
+	// app answers from the request's cookies and headers (Proxy.Headers).
+	ConnectProxy *Proxy `yaml:"connect_proxy,omitempty" json:"connect_proxy,omitempty"`
+	// RefreshProxy makes the server, not the client, extend expiring
+	// connections: at expiry it asks the app, which extends or ends each.
+	RefreshProxy *Proxy `yaml:"refresh_proxy,omitempty" json:"refresh_proxy,omitempty"`
+	// RPCProxy answers the clients' rpc calls (without one: error 104).
+	RPCProxy *Proxy `yaml:"rpc_proxy,omitempty" json:"rpc_proxy,omitempty"`
+	// MaxAuthAttempts, BackOffInterval and BackOffMaxTimeout bound the
+	// retries of a proxy request that failed on the network (defaults 5,
+	// 100ms, 5s, as the original Centrifuge).
+	MaxAuthAttempts   int      `yaml:"max_auth_attempts,omitempty" json:"max_auth_attempts,omitempty"`
+	BackOffInterval   Duration `yaml:"back_off_interval,omitempty" json:"back_off_interval,omitempty"`
+	BackOffMaxTimeout Duration `yaml:"back_off_max_timeout,omitempty" json:"back_off_max_timeout,omitempty"`
+
+	// ConnectionCheckAddress turns on the batched connection check
+	// (PROTOCOL.md section 8): users whose connections are older than
+	// ConnectionLifetime (default 1h) are POSTed to it, at most every
+	// ConnectionCheckInterval (default 10s), and those it names inactive are
+	// disconnected on every node.
+	ConnectionCheckAddress  string   `yaml:"connection_check_address,omitempty" json:"connection_check_address,omitempty"`
+	ConnectionLifetime      Duration `yaml:"connection_lifetime,omitempty" json:"connection_lifetime,omitempty"`
+	ConnectionCheckInterval Duration `yaml:"connection_check_interval,omitempty" json:"connection_check_interval,omitempty"`
 }
 
 // Validate checks names, credentials and options.
@@ -99,6 +134,12 @@ func (p *Project) Validate() error {
 	if err := p.Options.validate(); err != nil {
 		return fmt.Errorf("project %q: %w", p.Name, err)
 	}
+	if err := p.Options.validateProxies(false); err != nil {
+		return fmt.Errorf("project %q: %w", p.Name, err)
+	}
+	if err := p.validateProxies(); err != nil {
+		return fmt.Errorf("project %q: %w", p.Name, err)
+	}
 	seen := map[string]bool{}
 	for _, ns := range p.Namespaces {
 		if !NameRe.MatchString(ns.Name) {
@@ -109,6 +150,9 @@ func (p *Project) Validate() error {
 		}
 		seen[ns.Name] = true
 		if err := ns.Options.validate(); err != nil {
+			return fmt.Errorf("project %q namespace %q: %w", p.Name, ns.Name, err)
+		}
+		if err := ns.Options.validateProxies(p.Options.SubscribeProxy != nil); err != nil {
 			return fmt.Errorf("project %q namespace %q: %w", p.Name, ns.Name, err)
 		}
 	}
@@ -139,7 +183,16 @@ func (p *Project) ChannelOptions(ch channel.Name) (ChannelOptions, error) {
 	}
 	for i := range p.Namespaces {
 		if p.Namespaces[i].Name == ch.Namespace {
-			return p.Namespaces[i].Options, nil
+			o := p.Namespaces[i].Options
+			// Proxies are the project's unless the namespace has its own (as
+			// the original's auth_address).
+			if o.SubscribeProxy == nil {
+				o.SubscribeProxy = p.Options.SubscribeProxy
+			}
+			if o.PublishProxy == nil {
+				o.PublishProxy = p.Options.PublishProxy
+			}
+			return o, nil
 		}
 	}
 	return ChannelOptions{}, fmt.Errorf("%w %q", ErrUnknownNamespace, ch.Namespace)

@@ -1,5 +1,6 @@
-// Package transport holds what every client transport shares; each transport
-// lives in its own subpackage (wstransport, and later sockjs and HTTP streaming).
+// Package transport holds what every client transport shares (origin checks,
+// CORS, connection counters); each transport lives in its own subpackage:
+// wstransport, sockjstransport, httpstream (HTTP-streaming, SSE, emulation).
 package transport
 
 import (

@@ -14,6 +14,7 @@ import (
 	"github.com/centrifugehq/centrifuge/server/internal/hub"
 	"github.com/centrifugehq/centrifuge/server/internal/protocol"
 	"github.com/centrifugehq/centrifuge/server/internal/structure"
+	"github.com/centrifugehq/centrifuge/server/internal/transport"
 )
 
 // Options of the WebSocket handler.
@@ -25,6 +26,11 @@ type Options struct {
 	WriteTimeout time.Duration
 	// CheckOrigin validates the Origin header (nil: allow all).
 	CheckOrigin func(r *http.Request) bool
+	// Disabled refuses every upgrade with HTTP 404, as a proxy stripping
+	// WebSocket would, so that clients fall back to other transports.
+	Disabled bool
+	// Stats counts connections (nil: not counted).
+	Stats *transport.Stats
 }
 
 // Handler upgrades HTTP requests to WebSocket connections.
@@ -68,6 +74,10 @@ func (h *Handler) Serve(w http.ResponseWriter, r *http.Request, project string) 
 		http.Error(w, "origin not allowed", http.StatusForbidden)
 		return
 	}
+	if h.opts.Disabled {
+		http.Error(w, "websocket transport disabled on this server", http.StatusNotFound)
+		return
+	}
 	conn, err := h.upgrader.Upgrade(w, r, nil)
 	if err != nil {
 		return // the upgrader has answered with an HTTP error
@@ -75,12 +85,14 @@ func (h *Handler) Serve(w http.ResponseWriter, r *http.Request, project string) 
 	if h.opts.ReadLimit > 0 {
 		conn.SetReadLimit(h.opts.ReadLimit)
 	}
-	t := &transport{conn: conn, writeTimeout: h.opts.WriteTimeout}
+	t := &wsTransport{conn: conn, writeTimeout: h.opts.WriteTimeout, header: r.Header.Clone()}
 	c, err := client.New(h.node, t, project)
 	if err != nil {
 		_ = t.Close(protocol.DisconnectServerError)
 		return
 	}
+	h.opts.Stats.Connect(transport.NameWebSocket)
+	defer h.opts.Stats.Disconnect(transport.NameWebSocket)
 	for {
 		_, data, err := conn.ReadMessage()
 		if err != nil {
@@ -94,17 +106,22 @@ func (h *Handler) Serve(w http.ResponseWriter, r *http.Request, project string) 
 	<-c.Done()
 }
 
-type transport struct {
+type wsTransport struct {
 	conn         *websocket.Conn
 	writeTimeout time.Duration
 	closeOnce    sync.Once
+	header       http.Header
 }
 
-func (t *transport) Name() string { return "websocket" }
+func (t *wsTransport) Name() string { return transport.NameWebSocket }
+
+// RequestHeader returns the upgrade request's headers (client.HTTPRequest):
+// the proxies forward cookies and other headers from it to the web app.
+func (t *wsTransport) RequestHeader() http.Header { return t.header }
 
 // Write sends frames as one text message, joined by '\n'. Only the client's
 // writer goroutine calls it.
-func (t *transport) Write(frames [][]byte) error {
+func (t *wsTransport) Write(frames [][]byte) error {
 	if err := t.conn.SetWriteDeadline(time.Now().Add(t.writeTimeout)); err != nil {
 		return err
 	}
@@ -126,7 +143,7 @@ func (t *transport) Write(frames [][]byte) error {
 }
 
 // Close sends a close frame with d and closes the connection.
-func (t *transport) Close(d protocol.Disconnect) error {
+func (t *wsTransport) Close(d protocol.Disconnect) error {
 	var err error
 	t.closeOnce.Do(func() {
 		msg := websocket.FormatCloseMessage(int(d.Code), d.Reason)

@@ -1,0 +1,92 @@
+package client
+
+import (
+	"sync"
+	"time"
+
+	"github.com/centrifugehq/centrifuge/server/internal/protocol"
+)
+
+// errSubLimit is returned by prepareSub when the connection has
+// max_subscriptions already.
+var errSubLimit = protocol.DisconnectChannelLimit
+
+// strikeWindow: refused commands closer together than this count as one
+// episode of abuse; a pause this long forgives them.
+const strikeWindow = time.Second
+
+// rateLimiter is a token bucket of commands per second for one connection,
+// with the count of refused commands in the current episode.
+type rateLimiter struct {
+	mu         sync.Mutex
+	tokens     float64
+	last       time.Time
+	strikes    int
+	lastStrike time.Time
+}
+
+// take spends a token. When none is left it returns false and the number of
+// commands refused in this episode, this one included.
+func (l *rateLimiter) take(rate, burst int, now time.Time) (bool, int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if burst <= 0 {
+		burst = rate
+	}
+	if l.last.IsZero() {
+		l.tokens = float64(burst)
+	} else {
+		l.tokens = min(float64(burst), l.tokens+now.Sub(l.last).Seconds()*float64(rate))
+	}
+	l.last = now
+	if l.tokens >= 1 {
+		l.tokens--
+		return true, 0
+	}
+	if now.Sub(l.lastStrike) > strikeWindow {
+		l.strikes = 0
+	}
+	l.strikes++
+	l.lastStrike = now
+	return false, l.strikes
+}
+
+// allowCommand applies max_commands_per_second to one command. It returns
+// false when the command must not run: it was answered 111 (or, being a
+// send, dropped), or the connection is closing with 3013 because it kept
+// sending while refused.
+func (c *Client) allowCommand(cmd *protocol.Command) (run, keep bool) {
+	cfg := c.node.ClientConfig()
+	if cfg.MaxCommandsPerSecond <= 0 {
+		return true, true
+	}
+	ok, strikes := c.limiter.take(cfg.MaxCommandsPerSecond, cfg.CommandsBurst, time.Now())
+	if ok {
+		return true, true
+	}
+	burst := cfg.CommandsBurst
+	if burst <= 0 {
+		burst = cfg.MaxCommandsPerSecond
+	}
+	if strikes > burst {
+		c.node.Stats().RateDisconnects.Add(1)
+		c.log.Info("too many requests: disconnecting", "refused", strikes)
+		c.close(protocol.DisconnectTooManyRequests, true)
+		return false, false
+	}
+	c.node.Stats().RateLimited.Add(1)
+	if cmd.ID != 0 {
+		c.sendReply(&protocol.Reply{ID: cmd.ID, Error: protocol.ErrTooManyRequests})
+	}
+	return false, true
+}
+
+// dataAllowed applies max_publication_size to the data of a publish, rpc or
+// send (or what a publish proxy rewrote it to).
+func (c *Client) dataAllowed(data []byte) error {
+	if max := c.node.ClientConfig().MaxPublicationSize; max > 0 && len(data) > max {
+		c.node.Stats().PublicationTooLarge.Add(1)
+		return protocol.ErrLimitExceeded.WithMessage("data too large")
+	}
+	return nil
+}

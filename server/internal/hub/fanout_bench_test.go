@@ -1,0 +1,191 @@
+package hub_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/centrifugehq/centrifuge/server/internal/api"
+	"github.com/centrifugehq/centrifuge/server/internal/client"
+	"github.com/centrifugehq/centrifuge/server/internal/config"
+	"github.com/centrifugehq/centrifuge/server/internal/engine"
+	"github.com/centrifugehq/centrifuge/server/internal/engine/memengine"
+	"github.com/centrifugehq/centrifuge/server/internal/hub"
+	"github.com/centrifugehq/centrifuge/server/internal/protocol"
+	"github.com/centrifugehq/centrifuge/server/internal/structure"
+)
+
+// Fan-out benchmarks: one publication to N local subscribers of a channel.
+// BenchmarkFanout goes the whole way a publication goes in the server, minus
+// the network: Node.Publish (memory engine) → encode once → each client's
+// Deliver → its write queue → its writer goroutine → the transport, here a
+// test transport that counts the frames written. BenchmarkHandlePublication
+// is the hub's part alone (encode + one Deliver per subscriber).
+
+const benchSecret = "bench-secret-0123456789abcdef"
+
+var benchData = []byte(`{"ts":1700000000000000000,"seq":12345,"p":"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}`)
+
+func benchNode(b *testing.B) *hub.Node {
+	b.Helper()
+	projects, err := structure.NewRegistry([]structure.Project{{
+		Name: "default", Secret: benchSecret, APIKey: "bench-api-key-0123456789abcdef",
+		Options: structure.ChannelOptions{AllowSubscribeForClient: true},
+	}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	eng, err := memengine.New(memengine.Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	cc := config.Default().Client
+	cc.MaxQueueSize = 1 << 30 // measure fan-out, not the slow-consumer limit
+	n, err := hub.New(hub.Config{Client: cc}, projects, eng, slog.New(slog.DiscardHandler))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := n.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_ = n.Shutdown(ctx, protocol.DisconnectShutdown)
+	})
+	return n
+}
+
+// countTransport is a test transport that counts the frames written to it
+// (into its own counter and a shared total) instead of sending them.
+type countTransport struct {
+	frames atomic.Int64
+	total  *atomic.Int64
+}
+
+func (t *countTransport) Name() string { return "test" }
+
+func (t *countTransport) Write(frames [][]byte) error {
+	t.frames.Add(int64(len(frames)))
+	t.total.Add(int64(len(frames)))
+	return nil
+}
+
+func (t *countTransport) Close(protocol.Disconnect) error { return nil }
+
+func token(b *testing.B, user string) string {
+	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"sub": user}).SignedString([]byte(benchSecret))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return s
+}
+
+// subscribeClients connects n clients over counting transports and subscribes
+// them to channel; it returns once every client has its two replies.
+func subscribeClients(b *testing.B, node *hub.Node, n int, channel string, total *atomic.Int64) {
+	b.Helper()
+	ts := make([]*countTransport, n)
+	for i := range ts {
+		ts[i] = &countTransport{total: total}
+		c, err := client.New(node, ts[i], "")
+		if err != nil {
+			b.Fatal(err)
+		}
+		frame := fmt.Sprintf("{\"id\":1,\"connect\":{\"token\":%q}}\n{\"id\":2,\"subscribe\":{\"channel\":%q}}", token(b, strconv.Itoa(i)), channel)
+		if !c.HandleFrame([]byte(frame)) {
+			b.Fatal("client closed on connect")
+		}
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for _, t := range ts {
+		for t.frames.Load() < 2 {
+			if time.Now().After(deadline) {
+				b.Fatal("replies not written within 30s")
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+}
+
+// waitTotal waits until total reaches want.
+func waitTotal(b *testing.B, total *atomic.Int64, want int64) {
+	deadline := time.Now().Add(2 * time.Minute)
+	for total.Load() < want {
+		if time.Now().After(deadline) {
+			b.Fatalf("%d of %d frames written after 2 minutes", total.Load(), want)
+		}
+		time.Sleep(50 * time.Microsecond)
+	}
+}
+
+var subscriberCounts = []int{1, 100, 1000, 10000}
+
+// BenchmarkFanout publishes b.N publications flat-out and waits until every
+// subscriber's transport has written all of them; deliveries/s is the rate.
+func BenchmarkFanout(b *testing.B) {
+	for _, subs := range subscriberCounts {
+		b.Run("subs="+strconv.Itoa(subs), func(b *testing.B) {
+			node := benchNode(b)
+			var total atomic.Int64
+			subscribeClients(b, node, subs, "bench", &total)
+			ctx := context.Background()
+			base := total.Load()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				if _, err := node.Publish(ctx, "default", "bench", benchData, api.PublishOptions{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			waitTotal(b, &total, base+int64(b.N)*int64(subs))
+			b.StopTimer()
+			b.ReportMetric(float64(b.N)*float64(subs)/b.Elapsed().Seconds(), "deliveries/s")
+		})
+	}
+}
+
+// countConn is a hub.Conn that counts deliveries.
+type countConn struct {
+	id string
+	n  atomic.Int64
+}
+
+func (c *countConn) ID() string      { return c.id }
+func (c *countConn) User() string    { return c.id }
+func (c *countConn) Project() string { return "default" }
+func (c *countConn) Deliver(string, []byte, engine.StreamPosition, hub.Kind) {
+	c.n.Add(1)
+}
+func (c *countConn) ServerSubscribe(string)                   {}
+func (c *countConn) ServerUnsubscribe(string, uint32, string) {}
+func (c *countConn) Disconnect(protocol.Disconnect)           {}
+func (c *countConn) ServerRefresh(api.RefreshOptions)         {}
+func (c *countConn) InsufficientState()                       {}
+
+// BenchmarkHandlePublication is the hub's fan-out alone: encode the push
+// once, then one Deliver call per local subscriber.
+func BenchmarkHandlePublication(b *testing.B) {
+	for _, subs := range subscriberCounts {
+		b.Run("subs="+strconv.Itoa(subs), func(b *testing.B) {
+			node := benchNode(b)
+			for i := range subs {
+				if err := node.AddSub("default", "bench", &countConn{id: strconv.Itoa(i)}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			pub := &engine.Publication{Data: benchData}
+			b.ReportAllocs()
+			for b.Loop() {
+				node.HandlePublication("default", "bench", pub, engine.StreamPosition{})
+			}
+			b.ReportMetric(float64(b.N)*float64(subs)/b.Elapsed().Seconds(), "deliveries/s")
+		})
+	}
+}

@@ -1,0 +1,297 @@
+// Package sockjstransport serves the client protocol over SockJS
+// (igm/sockjs-go): websocket, xhr-streaming, xhr-polling, eventsource,
+// iframe-htmlfile, jsonp-polling and the other sockjs-client transports. One
+// SockJS message carries one protocol frame each way: one or more JSON
+// commands (or replies) joined by '\n', as centrifuge-js's sockjs transport
+// sends them.
+//
+// A session of the HTTP transports spans several requests, all of which must
+// reach the node holding it: behind a load balancer SockJS needs sticky
+// sessions (deploy/nginx.conf).
+package sockjstransport
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"regexp"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/igm/sockjs-go/v3/sockjs"
+
+	"github.com/centrifugehq/centrifuge/server/internal/client"
+	"github.com/centrifugehq/centrifuge/server/internal/hub"
+	"github.com/centrifugehq/centrifuge/server/internal/protocol"
+	"github.com/centrifugehq/centrifuge/server/internal/structure"
+	"github.com/centrifugehq/centrifuge/server/internal/transport"
+)
+
+// Defaults of Options.
+const (
+	DefaultMaxMessageSize = 256 << 10
+	DefaultWriteTimeout   = 10 * time.Second
+)
+
+// closeGrace delays closing a session of an HTTP transport after its
+// disconnect push, so a polling client fetches the frames still buffered for
+// it: sockjs-go sends only the close frame to a poll that comes after Close.
+const closeGrace = time.Second
+
+// Options of the handler; zero values mean sockjs-go's defaults.
+type Options struct {
+	// HeartbeatDelay is the interval of heartbeat frames on idle sessions.
+	HeartbeatDelay time.Duration
+	// DisconnectDelay closes a session with no receiving request for this long.
+	DisconnectDelay time.Duration
+	// ClientURL is the sockjs-client script of the iframe page.
+	ClientURL string
+	// MaxMessageSize caps the body of one send request (xhr_send,
+	// jsonp_send; HTTP 413 beyond) and one WebSocket message (the connection
+	// is closed beyond), in bytes.
+	MaxMessageSize int
+	// WriteTimeout bounds one write to a client.
+	WriteTimeout time.Duration
+	// DisableWebSocket turns SockJS's websocket transport off (the info
+	// request says so, and clients use the HTTP transports).
+	DisableWebSocket bool
+	// CheckOrigin validates the Origin header (nil: allow all): requests
+	// from other origins get HTTP 403; allowed ones get CORS headers.
+	CheckOrigin func(r *http.Request) bool
+	// FrameAncestors is the Content-Security-Policy of the iframe page
+	// (transport.FrameAncestors): which pages may frame it ("" any).
+	FrameAncestors string
+	// Stats counts connections (nil: not counted).
+	Stats *transport.Stats
+}
+
+// Handler serves SockJS for a node, every project.
+type Handler struct {
+	node   *hub.Node
+	opts   Options
+	sockjs *sockjs.Handler
+
+	mu      sync.Mutex
+	clients map[*client.Client]struct{}
+}
+
+type projectKey struct{}
+
+// New returns a SockJS handler for node.
+func New(node *hub.Node, opts Options) *Handler {
+	if opts.MaxMessageSize <= 0 {
+		opts.MaxMessageSize = DefaultMaxMessageSize
+	}
+	if opts.WriteTimeout <= 0 {
+		opts.WriteTimeout = DefaultWriteTimeout
+	}
+	check := opts.CheckOrigin
+	if check == nil {
+		check = func(*http.Request) bool { return true }
+	}
+	so := sockjs.DefaultOptions
+	so.Websocket = !opts.DisableWebSocket
+	so.JSessionID = nil // no cookie: sticky sessions come from the load balancer
+	so.CheckOrigin = check
+	so.WebsocketUpgrader = &websocket.Upgrader{CheckOrigin: check, WriteBufferPool: &sync.Pool{}}
+	so.WebsocketWriteTimeout = opts.WriteTimeout
+	if opts.HeartbeatDelay > 0 {
+		so.HeartbeatDelay = opts.HeartbeatDelay
+	}
+	if opts.DisconnectDelay > 0 {
+		so.DisconnectDelay = opts.DisconnectDelay
+	}
+	if opts.ClientURL != "" {
+		so.SockJSURL = opts.ClientURL
+	}
+	opts.CheckOrigin = check
+	h := &Handler{node: node, opts: opts, clients: map[*client.Client]struct{}{}}
+	h.sockjs = sockjs.NewHandler("", so, h.session)
+	return h
+}
+
+var iframePath = regexp.MustCompile(`^/iframe[0-9-.a-z_]*\.html$`)
+
+// Serve handles one request to the SockJS endpoint of project ("" =
+// default); path is what follows ".../sockjs" in the URL ("", "/info",
+// "/<server>/<session>/xhr_streaming", ...).
+func (h *Handler) Serve(w http.ResponseWriter, r *http.Request, project, path string) {
+	if r.Header.Get("Origin") != "" && !h.opts.CheckOrigin(r) {
+		transport.Error(w, http.StatusForbidden, "origin not allowed")
+		return
+	}
+	if _, err := h.node.Projects().Get(project); err != nil {
+		if errors.Is(err, structure.ErrUnknownProject) {
+			transport.Error(w, http.StatusNotFound, "unknown project")
+			return
+		}
+		transport.Error(w, http.StatusInternalServerError, "internal server error")
+		return
+	}
+	if r.Method == http.MethodPost && r.Body != nil {
+		// sockjs-go reads send bodies whole, without a limit, and would
+		// accept a truncated one: read them here.
+		body, err := io.ReadAll(io.LimitReader(r.Body, int64(h.opts.MaxMessageSize)+1))
+		if err != nil {
+			transport.Error(w, http.StatusBadRequest, "reading the request body: "+err.Error())
+			return
+		}
+		if len(body) > h.opts.MaxMessageSize {
+			transport.Error(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body larger than %d bytes", h.opts.MaxMessageSize))
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+	}
+	if path == "" {
+		path = "/"
+	}
+	if h.opts.FrameAncestors != "" && iframePath.MatchString(path) {
+		w.Header().Set("Content-Security-Policy", h.opts.FrameAncestors)
+	}
+	r2 := r.WithContext(context.WithValue(r.Context(), projectKey{}, project))
+	u := *r.URL
+	u.Path, u.RawPath = path, ""
+	r2.URL = &u
+	h.sockjs.ServeHTTP(&responseWriter{ResponseWriter: w, rc: http.NewResponseController(w), timeout: h.opts.WriteTimeout, maxMessage: int64(h.opts.MaxMessageSize)}, r2)
+}
+
+// session runs one SockJS session: the client state machine fed with the
+// session's messages.
+func (h *Handler) session(s sockjs.Session) {
+	project, _ := s.Request().Context().Value(projectKey{}).(string)
+	t := &sessionTransport{sess: s}
+	c, err := client.New(h.node, t, project)
+	if err != nil {
+		_ = t.Close(protocol.DisconnectServerError)
+		return
+	}
+	h.opts.Stats.Connect(transport.NameSockJS)
+	defer h.opts.Stats.Disconnect(transport.NameSockJS)
+	h.mu.Lock()
+	h.clients[c] = struct{}{}
+	h.mu.Unlock()
+	defer func() {
+		h.mu.Lock()
+		delete(h.clients, c)
+		h.mu.Unlock()
+	}()
+	for {
+		msg, err := s.Recv()
+		if err != nil {
+			c.Closed()
+			break
+		}
+		if !c.HandleFrame([]byte(msg)) {
+			break
+		}
+	}
+	<-c.Done()
+}
+
+// Shutdown disconnects every SockJS client with d. Their HTTP requests are not
+// hijacked: http.Server.Shutdown waits for them, so it is called when the
+// server starts shutting down (http.Server.RegisterOnShutdown).
+func (h *Handler) Shutdown(d protocol.Disconnect) {
+	h.mu.Lock()
+	clients := make([]*client.Client, 0, len(h.clients))
+	for c := range h.clients {
+		clients = append(clients, c)
+	}
+	h.mu.Unlock()
+	for _, c := range clients {
+		c.Disconnect(d)
+	}
+}
+
+// sessionTransport is the client.Transport of one SockJS session.
+type sessionTransport struct {
+	sess      sockjs.Session
+	closeOnce sync.Once
+}
+
+var (
+	_ client.Transport   = (*sessionTransport)(nil)
+	_ client.HTTPRequest = (*sessionTransport)(nil)
+)
+
+func (t *sessionTransport) Name() string { return transport.NameSockJS }
+
+// RequestHeader returns the headers of the request that opened the session
+// (client.HTTPRequest), for the proxies.
+func (t *sessionTransport) RequestHeader() http.Header {
+	if r := t.sess.Request(); r != nil {
+		return r.Header
+	}
+	return http.Header{}
+}
+
+// Write sends frames as one SockJS message, joined by '\n'. sockjs-go writes
+// at once to an attached receiver (bounded by the write timeout) and buffers
+// for the next poll otherwise.
+func (t *sessionTransport) Write(frames [][]byte) error {
+	return t.sess.Send(string(bytes.Join(frames, []byte{'\n'})))
+}
+
+// Close sends d as a disconnect push, then closes the session with d as its
+// SockJS close frame (code and reason, as WebSocket's): at once on a
+// websocket, after closeGrace on HTTP transports so that a polling client gets
+// the frames buffered before. It never blocks.
+func (t *sessionTransport) Close(d protocol.Disconnect) error {
+	t.closeOnce.Do(func() {
+		go func() {
+			if frame, err := protocol.EncodePush(&protocol.Push{Disconnect: &d}); err == nil {
+				_ = t.sess.Send(string(frame))
+			}
+			if t.sess.ReceiverType() != sockjs.ReceiverTypeWebsocket {
+				select {
+				case <-time.After(closeGrace):
+				case <-t.sess.Context().Done():
+				}
+			}
+			_ = t.sess.Close(d.Code, d.Reason)
+		}()
+	})
+	return nil
+}
+
+// responseWriter gives sockjs-go's writes a deadline (it sets none on HTTP
+// receivers, so a stalled peer would block the session), and limits the
+// messages of its websocket transport (it sets no read limit).
+type responseWriter struct {
+	http.ResponseWriter
+	rc         *http.ResponseController
+	timeout    time.Duration
+	maxMessage int64
+}
+
+func (w *responseWriter) Write(p []byte) (int, error) {
+	_ = w.rc.SetWriteDeadline(time.Now().Add(w.timeout))
+	return w.ResponseWriter.Write(p)
+}
+
+func (w *responseWriter) Flush() {
+	_ = w.rc.SetWriteDeadline(time.Now().Add(w.timeout))
+	_ = w.rc.Flush()
+}
+
+func (w *responseWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// Hijack hands the WebSocket upgrade a connection that fails reading a
+// message larger than maxMessage.
+func (w *responseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	conn, brw, err := w.rc.Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	if brw.Reader.Buffered() > 0 {
+		return conn, brw, nil // the upgrade refuses this: data before the handshake
+	}
+	lc := &limitConn{Conn: conn, limit: w.maxMessage}
+	return lc, bufio.NewReadWriter(bufio.NewReader(lc), brw.Writer), nil
+}
