@@ -255,6 +255,13 @@ type InfoResult struct {
 
 // NodeResult One live node.
 type NodeResult struct {
+	// Metrics The node's current aggregates, as of its last heartbeat (at most a few
+	// seconds old): counter totals and gauge values by dotted name, label
+	// values appended (e.g. `node.clients`, `transport.connects.websocket`,
+	// `client.disconnects.3008`); timers as `<name>.count` and `<name>.mean_ms`.
+	// The same numbers are served as Prometheus text at `/metrics`.
+	Metrics map[string]float64 `json:"metrics,omitempty"`
+
 	// Name Name of the node.
 	Name string `json:"name"`
 

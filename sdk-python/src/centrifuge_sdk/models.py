@@ -455,6 +455,15 @@ class NodeResult(BaseModel):
     """
     Seconds since the node started.
     """
+    metrics: Optional[dict[str, float]] = None
+    """
+    The node's current aggregates, as of its last heartbeat (at most a few
+    seconds old): counter totals and gauge values by dotted name, label
+    values appended (e.g. `node.clients`, `transport.connects.websocket`,
+    `client.disconnects.3008`); timers as `<name>.count` and `<name>.mean_ms`.
+    The same numbers are served as Prometheus text at `/metrics`.
+
+    """
 
 
 class InfoResult(BaseModel):

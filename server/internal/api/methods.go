@@ -337,6 +337,7 @@ func (h *Handler) info(ctx context.Context, _ call, _ *gen.InfoRequest) (*gen.In
 			NumSubs:     n.NumSubs,
 			NumChannels: n.NumChannels,
 			Uptime:      int(n.Uptime / time.Second),
+			Metrics:     n.Metrics,
 		})
 	}
 	return res, nil

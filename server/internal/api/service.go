@@ -37,6 +37,8 @@ type NodeInfo struct {
 	NumSubs     int
 	NumChannels int
 	Uptime      time.Duration
+	// Metrics are the node's current aggregates (metrics.Registry.Snapshot).
+	Metrics map[string]float64
 }
 
 // Service is what the HTTP API needs from the node. Every method takes the

@@ -19,6 +19,7 @@ import (
 	"github.com/centrifugehq/centrifuge/server/internal/engine/memengine"
 	"github.com/centrifugehq/centrifuge/server/internal/engine/redisengine"
 	"github.com/centrifugehq/centrifuge/server/internal/hub"
+	"github.com/centrifugehq/centrifuge/server/internal/metrics"
 	"github.com/centrifugehq/centrifuge/server/internal/protocol"
 	"github.com/centrifugehq/centrifuge/server/internal/structure"
 	"github.com/centrifugehq/centrifuge/server/internal/transport"
@@ -40,6 +41,9 @@ type Server struct {
 	ln       net.Listener
 	stats    *transport.Stats
 	stopping atomic.Bool
+	// bg lives as long as the server (the Graphite exporter).
+	bg     context.Context
+	stopBG context.CancelFunc
 }
 
 // New wires a server from cfg: engine, projects, node, transports and API.
@@ -51,6 +55,7 @@ func New(cfg config.Config, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	reg := metrics.New()
 	var eng engine.Engine
 	switch cfg.Engine.Type {
 	case config.EngineMemory:
@@ -67,6 +72,7 @@ func New(cfg config.Config, log *slog.Logger) (*Server, error) {
 			Prefix:             cfg.Engine.RedisPrefix,
 			PresenceTTL:        cfg.Client.PresenceTTL.D(),
 			Logger:             log,
+			Metrics:            reg,
 		})
 	default:
 		err = fmt.Errorf("unknown engine type %q", cfg.Engine.Type)
@@ -74,17 +80,20 @@ func New(cfg config.Config, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	node, err := hub.New(hub.Config{Name: cfg.Name, Version: Version, Client: cfg.Client}, projects, eng, log)
+	node, err := hub.New(hub.Config{Name: cfg.Name, Version: Version, Client: cfg.Client, Metrics: reg}, projects, eng, log)
 	if err != nil {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: log, node: node}
+	s.bg, s.stopBG = context.WithCancel(context.Background())
 
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = api.HTTPErrorHandler(log)
 	stats := transport.NewStats()
 	s.stats = stats
+	registerTransportMetrics(reg, stats)
+	e.Use(apiMetrics(reg))
 	checkOrigin := transport.OriginChecker(cfg.HTTP.AllowedOrigins)
 	ws := wstransport.New(node, wstransport.Options{
 		ReadLimit:   int64(cfg.Client.MaxFrameSize),
@@ -152,12 +161,17 @@ func New(cfg config.Config, log *slog.Logger) (*Server, error) {
 		hs.ServeEmulation(c.Response(), c.Request())
 		return nil
 	})
-	e.GET("/health", func(c echo.Context) error {
-		if s.stopping.Load() {
-			return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "shutting down"})
-		}
-		return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+	e.GET("/health", s.health)
+	e.GET("/health/live", func(c echo.Context) error {
+		return c.JSON(http.StatusOK, map[string]string{"status": "alive"})
 	})
+	if cfg.Metrics.Prometheus {
+		e.GET("/metrics", func(c echo.Context) error {
+			c.Response().Header().Set(echo.HeaderContentType, "text/plain; version=0.0.4; charset=utf-8")
+			c.Response().WriteHeader(http.StatusOK)
+			return reg.WritePrometheus(c.Response())
+		})
+	}
 	api.New(node, projects, api.Options{MaxBodySize: int64(cfg.HTTP.APIMaxBodySize), Logger: log}).Register(e)
 	s.echo = e
 	s.http = &http.Server{
@@ -190,6 +204,9 @@ func (s *Server) Start() (string, error) {
 	if err := s.node.Start(); err != nil {
 		return "", err
 	}
+	if err := s.startGraphite(s.bg); err != nil {
+		return "", err
+	}
 	addr := net.JoinHostPort(s.cfg.HTTP.Address, strconv.Itoa(s.cfg.HTTP.Port))
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -211,6 +228,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.stopping.Store(true)
 	httpErr := s.http.Shutdown(ctx)
 	nodeErr := s.node.Shutdown(ctx, protocol.DisconnectShutdown)
+	s.stopBG()
 	return errors.Join(httpErr, nodeErr)
 }
 

@@ -232,6 +232,7 @@ func (c *Client) writeLoop() {
 // frames already queued are written first.
 func (c *Client) close(d protocol.Disconnect, flush bool) {
 	c.closeOnce.Do(func() {
+		c.node.CountDisconnect(d.Code)
 		c.mu.Lock()
 		wasConnected := c.status == statusConnected
 		c.status = statusClosed
@@ -334,6 +335,7 @@ func (c *Client) handleCommand(cmd *protocol.Command) bool {
 	}
 	ctx, cancel := context.WithTimeout(c.ctx, opTimeout)
 	defer cancel()
+	defer c.node.CommandTimer(method).Since(time.Now())
 	var (
 		reply *protocol.Reply
 		after func()

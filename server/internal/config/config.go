@@ -37,6 +37,8 @@ type Config struct {
 	Client Client `yaml:"client"`
 	// SockJS configures the SockJS endpoints (/connection/sockjs).
 	SockJS SockJS `yaml:"sockjs"`
+	// Metrics configures the Prometheus endpoint and the Graphite exporter.
+	Metrics Metrics `yaml:"metrics"`
 	// Projects are the tenants. The unprefixed endpoints serve the one named
 	// structure.DefaultProject.
 	Projects []structure.Project `yaml:"projects"`
@@ -114,6 +116,26 @@ type Engine struct {
 	// RedisPrefix starts every Redis key and channel (default "centrifuge"),
 	// so several installations can share one Redis.
 	RedisPrefix string `yaml:"redis_prefix,omitempty"`
+}
+
+// Metrics configures how the node's metrics leave it.
+type Metrics struct {
+	// Prometheus serves the metrics as Prometheus text at /metrics.
+	Prometheus bool `yaml:"prometheus"`
+	// Graphite sends them to Graphite over UDP when Address is set.
+	Graphite Graphite `yaml:"graphite"`
+}
+
+// Graphite is the UDP exporter's configuration.
+type Graphite struct {
+	// Address is host:port of the carbon UDP listener; empty disables it.
+	Address string `yaml:"address"`
+	// Prefix starts every path; the node name follows it.
+	Prefix string `yaml:"prefix"`
+	// Interval between sends.
+	Interval structure.Duration `yaml:"interval"`
+	// MaxPacketSize bounds one datagram, in bytes.
+	MaxPacketSize int `yaml:"max_packet_size"`
 }
 
 // SockJS configures the SockJS endpoints. Sessions of its HTTP transports
@@ -204,8 +226,9 @@ func Default() Config {
 			DisconnectDelay: seconds(5),
 			ClientURL:       "https://cdn.jsdelivr.net/npm/sockjs-client@1.6.1/dist/sockjs.min.js",
 		},
-		Log:    Log{Level: "info"},
-		Engine: Engine{Type: EngineMemory},
+		Metrics: Metrics{Prometheus: true, Graphite: Graphite{Prefix: "centrifuge", Interval: seconds(10), MaxPacketSize: 512}},
+		Log:     Log{Level: "info"},
+		Engine:  Engine{Type: EngineMemory},
 		Client: Client{
 			PingInterval:           seconds(25),
 			PongTimeout:            seconds(8),
@@ -255,6 +278,17 @@ func (c *Config) Validate() error {
 	}
 	if c.HTTP.EmulationMaxBodySize <= 0 {
 		add("http.emulation_max_body_size must be > 0")
+	}
+	if g := c.Metrics.Graphite; g.Address != "" {
+		if _, _, err := net.SplitHostPort(g.Address); err != nil {
+			add("metrics.graphite.address %q: want host:port", g.Address)
+		}
+		if g.Interval <= 0 {
+			add("metrics.graphite.interval must be > 0")
+		}
+		if g.MaxPacketSize < 64 || g.MaxPacketSize > 65000 {
+			add("metrics.graphite.max_packet_size must be within 64..65000")
+		}
 	}
 	if c.SockJS.HeartbeatDelay <= 0 {
 		add("sockjs.heartbeat_delay must be > 0")

@@ -166,3 +166,9 @@ type ProjectStore interface {
 	// SaveProjects replaces the saved project list.
 	SaveProjects(ctx context.Context, data []byte) error
 }
+
+// Pinger is implemented by engines with a backend to reach (Redis): the
+// readiness check (/health) asks it.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}

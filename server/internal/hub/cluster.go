@@ -32,6 +32,8 @@ type nodeWire struct {
 	NumSubs     int    `json:"num_subs"`
 	NumChannels int    `json:"num_channels"`
 	UptimeSec   int64  `json:"uptime"`
+	// Metrics are the node's aggregates (metrics.Registry.Snapshot).
+	Metrics map[string]float64 `json:"metrics,omitempty"`
 }
 
 type nodeEntry struct {
@@ -62,7 +64,7 @@ func (n *Node) announce(ctx context.Context, op string) {
 	w := nodeWire{
 		UID: info.UID, Name: info.Name, Version: info.Version, NumClients: info.NumClients,
 		NumUsers: info.NumUsers, NumSubs: info.NumSubs, NumChannels: info.NumChannels,
-		UptimeSec: int64(info.Uptime / time.Second),
+		UptimeSec: int64(info.Uptime / time.Second), Metrics: info.Metrics,
 	}
 	data, _ := json.Marshal(w)
 	if err := n.sendControl(ctx, control{Op: op, Origin: n.id, Data: data}); err != nil {
@@ -106,6 +108,7 @@ func (n *Node) handleClusterControl(c control) bool {
 			n.cluster.nodes[w.UID] = nodeEntry{seen: time.Now(), info: api.NodeInfo{
 				UID: w.UID, Name: w.Name, Version: w.Version, NumClients: w.NumClients, NumUsers: w.NumUsers,
 				NumSubs: w.NumSubs, NumChannels: w.NumChannels, Uptime: time.Duration(w.UptimeSec) * time.Second,
+				Metrics: w.Metrics,
 			}}
 		}
 		n.cluster.mu.Unlock()
@@ -137,6 +140,20 @@ func (n *Node) handleClusterControl(c control) bool {
 		return true
 	}
 	return false
+}
+
+// numNodes counts the nodes heard from recently, this one included.
+func (n *Node) numNodes() int {
+	now := time.Now()
+	num := 1
+	n.cluster.mu.Lock()
+	defer n.cluster.mu.Unlock()
+	for id, e := range n.cluster.nodes {
+		if id != n.id && now.Sub(e.seen) <= heartbeatExpire {
+			num++
+		}
+	}
+	return num
 }
 
 // liveNodes returns the nodes heard from recently; this one always included.

@@ -209,24 +209,24 @@ func (h *Hub) removeSub(project, channel string, c Conn, last func()) {
 }
 
 // broadcast calls encode once, if the channel has local subscribers, and
-// delivers the frame to each of them.
-func (h *Hub) broadcast(project, channel string, pos engine.StreamPosition, kind Kind, encode func() ([]byte, error)) error {
+// delivers the frame to each of them; it returns how many there were.
+func (h *Hub) broadcast(project, channel string, pos engine.StreamPosition, kind Kind, encode func() ([]byte, error)) (int, error) {
 	k := chanKey{project, channel}
 	s := h.shard(k)
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	m := s.channels[k]
 	if len(m) == 0 {
-		return nil
+		return 0, nil
 	}
 	frame, err := encode()
 	if err != nil {
-		return err
+		return 0, err
 	}
 	for _, c := range m {
 		c.Deliver(channel, frame, pos, kind)
 	}
-	return nil
+	return len(m), nil
 }
 
 // subscribers returns the channel's local subscribers.

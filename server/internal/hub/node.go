@@ -17,6 +17,7 @@ import (
 	"github.com/centrifugehq/centrifuge/server/internal/channel"
 	"github.com/centrifugehq/centrifuge/server/internal/config"
 	"github.com/centrifugehq/centrifuge/server/internal/engine"
+	"github.com/centrifugehq/centrifuge/server/internal/metrics"
 	"github.com/centrifugehq/centrifuge/server/internal/protocol"
 	"github.com/centrifugehq/centrifuge/server/internal/proxy"
 	"github.com/centrifugehq/centrifuge/server/internal/structure"
@@ -28,6 +29,8 @@ type Config struct {
 	Name    string
 	Version string
 	Client  config.Client
+	// Metrics is the registry the node reports to (nil: a new one).
+	Metrics *metrics.Registry
 }
 
 // Node is one server process: its hub of local connections, the engine that
@@ -40,6 +43,7 @@ type Node struct {
 	hub      *Hub
 	tokens   *auth.Verifiers
 	cluster  *cluster
+	m        *nodeMetrics
 	log      *slog.Logger
 	started  time.Time
 	proxy    *proxy.Client
@@ -80,6 +84,7 @@ func New(cfg Config, projects *structure.Registry, eng engine.Engine, log *slog.
 	if n.cfg.Name == "" {
 		n.cfg.Name = n.id
 	}
+	n.registerMetrics(cfg.Metrics)
 	return n, nil
 }
 
@@ -238,6 +243,9 @@ func (n *Node) Publish(ctx context.Context, project, ch string, data []byte, opt
 	po.Tags = opts.Tags
 	po.IdempotencyKey = opts.IdempotencyKey
 	sp, _, err := n.engine.Publish(ctx, p.Name, ch, data, po)
+	if err == nil {
+		n.countPublished(p.Name)
+	}
 	if err != nil {
 		return engine.StreamPosition{}, fmt.Errorf("publish: %w", err)
 	}
@@ -493,15 +501,17 @@ func (n *Node) localInfo() api.NodeInfo {
 	return api.NodeInfo{
 		UID: n.id, Name: n.cfg.Name, Version: n.cfg.Version,
 		NumClients: clients, NumUsers: users, NumSubs: subs, NumChannels: channels,
-		Uptime: time.Since(n.started),
+		Uptime: time.Since(n.started), Metrics: n.m.reg.Snapshot(),
 	}
 }
 
 // HandlePublication fans a publication out to local subscribers, encoded once.
 func (n *Node) HandlePublication(project, ch string, pub *engine.Publication, sp engine.StreamPosition) {
-	err := n.hub.broadcast(project, ch, sp, KindPublication, func() ([]byte, error) {
+	start := time.Now()
+	num, err := n.hub.broadcast(project, ch, sp, KindPublication, func() ([]byte, error) {
 		return protocol.EncodePush(&protocol.Push{Channel: ch, Pub: ProtoPublication(pub)})
 	})
+	n.observeBroadcast(start, num)
 	if err != nil {
 		n.log.Error("encode publication", "channel", ch, "err", err)
 	}
@@ -509,7 +519,7 @@ func (n *Node) HandlePublication(project, ch string, pub *engine.Publication, sp
 
 // HandleJoin fans a join out to local subscribers.
 func (n *Node) HandleJoin(project, ch string, info *engine.ClientInfo) {
-	err := n.hub.broadcast(project, ch, engine.StreamPosition{}, KindJoin, func() ([]byte, error) {
+	_, err := n.hub.broadcast(project, ch, engine.StreamPosition{}, KindJoin, func() ([]byte, error) {
 		return protocol.EncodePush(&protocol.Push{Channel: ch, Join: &protocol.Join{Info: *ProtoClientInfo(info)}})
 	})
 	if err != nil {
@@ -519,7 +529,7 @@ func (n *Node) HandleJoin(project, ch string, info *engine.ClientInfo) {
 
 // HandleLeave fans a leave out to local subscribers.
 func (n *Node) HandleLeave(project, ch string, info *engine.ClientInfo) {
-	err := n.hub.broadcast(project, ch, engine.StreamPosition{}, KindLeave, func() ([]byte, error) {
+	_, err := n.hub.broadcast(project, ch, engine.StreamPosition{}, KindLeave, func() ([]byte, error) {
 		return protocol.EncodePush(&protocol.Push{Channel: ch, Leave: &protocol.Leave{Info: *ProtoClientInfo(info)}})
 	})
 	if err != nil {

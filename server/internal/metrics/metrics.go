@@ -159,6 +159,29 @@ func (r *Registry) Each(fn func(m *Metric)) {
 	}
 }
 
+// Snapshot returns every counter's total and every gauge's value, keyed by
+// name (with label values appended after dots), for the info API.
+func (r *Registry) Snapshot() map[string]float64 {
+	out := map[string]float64{}
+	r.Each(func(m *Metric) {
+		k := m.Name
+		for _, l := range m.Labels {
+			k += "." + l.Value
+		}
+		switch m.Kind {
+		case KindCounter:
+			out[k] = float64(m.Counter.Value())
+		case KindGauge:
+			out[k] = m.Gauge.Value()
+		case KindTimer:
+			s := m.Timer.Snapshot()
+			out[k+".count"] = float64(s.Count)
+			out[k+".mean_ms"] = float64(s.Mean()) / 1e6
+		}
+	})
+	return out
+}
+
 // Help returns the help text registered for name.
 func (r *Registry) Help(name string) string {
 	r.mu.RLock()
@@ -166,16 +189,30 @@ func (r *Registry) Help(name string) string {
 	return r.help[name]
 }
 
+// CounterFunc registers a counter whose total is read from fn (for counts
+// kept elsewhere as atomics); fn must only grow.
+func (r *Registry) CounterFunc(name, help string, fn func() int64, labels ...string) {
+	r.get(name, help, KindCounter, labels, func(m *Metric) {
+		m.Counter = &Counter{c: gometrics.NewCounter(), fn: fn}
+	})
+}
+
 // Counter only goes up.
 type Counter struct {
-	c gometrics.Counter
+	c  gometrics.Counter
+	fn func() int64
 }
 
 // Inc adds n (n >= 0).
 func (c *Counter) Inc(n int64) { c.c.Inc(n) }
 
 // Value is the total so far.
-func (c *Counter) Value() int64 { return c.c.Count() }
+func (c *Counter) Value() int64 {
+	if c.fn != nil {
+		return c.fn()
+	}
+	return c.c.Count()
+}
 
 // Gauge is a value that goes up and down.
 type Gauge struct {

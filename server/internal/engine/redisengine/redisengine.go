@@ -25,6 +25,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/centrifugehq/centrifuge/server/internal/metrics"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -91,6 +92,8 @@ type Config struct {
 	// Logger receives connection losses and undecodable messages; nil means
 	// slog.Default().
 	Logger *slog.Logger
+	// Metrics, when set, receives Redis command latency and errors.
+	Metrics *metrics.Registry
 }
 
 // Engine is the Redis engine.Engine. Create it with New; it is safe for
@@ -183,6 +186,9 @@ func New(cfg Config) (*Engine, error) {
 			}
 			e.cancel()
 			return nil, fmt.Errorf("redisengine: URL %d: %w", i, err)
+		}
+		if e.cfg.Metrics != nil {
+			client.AddHook(newMetricsHook(e.cfg.Metrics))
 		}
 		sh := &shard{client: client}
 		sh.subs = newSubscriber(e, client, nodeOpts)
