@@ -569,3 +569,13 @@ type (
 	channelName    = channel.Name
 	channelOptions = structure.ChannelOptions
 )
+
+// proj returns the connection's project as configured now, so live project
+// edits apply to existing connections too; the project it connected with when
+// that project was removed meanwhile.
+func (c *Client) proj() *structure.Project {
+	if p, err := c.node.Projects().Get(c.project.Name); err == nil {
+		return p
+	}
+	return c.project
+}

@@ -16,7 +16,7 @@ import (
 var errClosed = errors.New("connection closed")
 
 func (c *Client) verifier() (*auth.Verifier, error) {
-	v, err := c.node.Verifier(c.project)
+	v, err := c.node.Verifier(c.proj())
 	if err != nil {
 		return nil, fmt.Errorf("token verifier: %w", err)
 	}
@@ -31,7 +31,7 @@ func (c *Client) handleConnect(ctx context.Context, req *protocol.ConnectRequest
 	switch {
 	case req.Token != "":
 		cr, err = c.connectByToken(ctx, req.Token)
-	case c.project.ConnectProxy != nil:
+	case c.proj().ConnectProxy != nil:
 		cr, err = c.connectByProxy(ctx, req)
 	default:
 		err = protocol.ErrUnauthorized.WithMessage("connection token required")
@@ -64,7 +64,7 @@ func (c *Client) handleConnect(ctx context.Context, req *protocol.ConnectRequest
 	c.info = cr.info
 	c.status = statusConnected
 	c.checkedAt = time.Now()
-	c.serverRefresh = c.project.RefreshProxy != nil
+	c.serverRefresh = c.proj().RefreshProxy != nil
 	if cr.token != "" {
 		c.tokens = map[string]int64{hub.TokenFingerprint(cr.token): cr.expireAt}
 	}
@@ -85,7 +85,7 @@ func (c *Client) handleConnect(ctx context.Context, req *protocol.ConnectRequest
 	}
 	var subs []*sub
 	for _, ch := range cr.channels {
-		name, opts, err := c.node.ResolveChannel(c.project, ch)
+		name, opts, err := c.node.ResolveChannel(c.proj(), ch)
 		if err != nil {
 			c.log.Warn("server-side channel refused", "channel", ch, "err", err)
 			continue
@@ -135,7 +135,7 @@ func (c *Client) connectByToken(ctx context.Context, token string) (credentials,
 	if claims.ExpireAt > 0 && claims.ExpireAt <= time.Now().Unix() {
 		return credentials{}, protocol.ErrTokenExpired
 	}
-	if c.node.TokenRevoked(ctx, c.project, claims.User, hub.TokenFingerprint(token), claims.IssuedAt) {
+	if c.node.TokenRevoked(ctx, c.proj(), claims.User, hub.TokenFingerprint(token), claims.IssuedAt) {
 		c.node.Stats().RevokedConnects.Add(1)
 		c.log.Info("connect refused: the app named the user inactive", "user", claims.User)
 		return credentials{}, protocol.ErrTokenExpired.WithMessage("token revoked: the user was named inactive")
@@ -441,7 +441,7 @@ func (c *Client) handleSubscribe(ctx context.Context, req *protocol.SubscribeReq
 	if req.Channel == "" {
 		return nil, nil, protocol.ErrBadRequest.WithMessage("channel required")
 	}
-	name, opts, err := c.node.ResolveChannel(c.project, req.Channel)
+	name, opts, err := c.node.ResolveChannel(c.proj(), req.Channel)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -524,7 +524,7 @@ func (c *Client) ServerSubscribe(ch string) {
 	go func() {
 		c.opMu.Lock()
 		defer c.opMu.Unlock()
-		name, opts, err := c.node.ResolveChannel(c.project, ch)
+		name, opts, err := c.node.ResolveChannel(c.proj(), ch)
 		if err != nil {
 			c.log.Warn("server subscribe", "channel", ch, "err", err)
 			return
@@ -612,7 +612,7 @@ func (c *Client) handlePublish(ctx context.Context, req *protocol.PublishRequest
 	if err := c.dataAllowed(req.Data); err != nil {
 		return nil, err
 	}
-	name, opts, err := c.node.ResolveChannel(c.project, req.Channel)
+	name, opts, err := c.node.ResolveChannel(c.proj(), req.Channel)
 	if err != nil {
 		return nil, err
 	}
@@ -672,7 +672,7 @@ func (c *Client) presenceAllowed(ch string) error {
 	if ch == "" {
 		return protocol.ErrBadRequest.WithMessage("channel required")
 	}
-	_, opts, err := c.node.ResolveChannel(c.project, ch)
+	_, opts, err := c.node.ResolveChannel(c.proj(), ch)
 	if err != nil {
 		return err
 	}
@@ -711,7 +711,7 @@ func (c *Client) handleHistory(ctx context.Context, req *protocol.HistoryRequest
 	if req.Channel == "" {
 		return nil, protocol.ErrBadRequest.WithMessage("channel required")
 	}
-	_, opts, err := c.node.ResolveChannel(c.project, req.Channel)
+	_, opts, err := c.node.ResolveChannel(c.proj(), req.Channel)
 	if err != nil {
 		return nil, err
 	}

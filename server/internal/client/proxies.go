@@ -96,7 +96,7 @@ func (c *Client) askProxy(ctx context.Context, kind string, p *structure.Proxy, 
 		Timeout:    p.RequestTimeout(),
 		Header:     p.ForwardedHeaders(c.header),
 		Body:       body,
-		Backoff:    c.project.Backoff(),
+		Backoff:    c.proj().Backoff(),
 		Idempotent: idempotent,
 	}, result)
 	switch {
@@ -138,7 +138,7 @@ type credentials struct {
 
 func (c *Client) connectByProxy(ctx context.Context, req *protocol.ConnectRequest) (credentials, error) {
 	var r connectProxyResult
-	err := c.askProxy(ctx, "connect", c.project.ConnectProxy, connectProxyRequest{
+	err := c.askProxy(ctx, "connect", c.proj().ConnectProxy, connectProxyRequest{
 		Client: c.id, Transport: c.t.Name(), Protocol: "json", Encoding: "json",
 		Name: req.Name, Version: req.Version, Data: raw(req.Data),
 	}, &r, true)
@@ -180,7 +180,7 @@ func (c *Client) subscribeByProxy(ctx context.Context, p *structure.Proxy, req *
 }
 
 func (c *Client) handleRPC(ctx context.Context, req *protocol.RPCRequest) (*protocol.Reply, error) {
-	p := c.project.RPCProxy
+	p := c.proj().RPCProxy
 	if p == nil {
 		return nil, protocol.ErrMethodNotFound
 	}
@@ -204,7 +204,7 @@ func (c *Client) handleRPC(ctx context.Context, req *protocol.RPCRequest) (*prot
 // While the app cannot answer the connection stays and the request is
 // retried with the project's backoff.
 func (c *Client) refreshByProxy() {
-	p := c.project.RefreshProxy
+	p := c.proj().RefreshProxy
 	if p == nil || c.isClosed() {
 		return
 	}
@@ -225,7 +225,7 @@ func (c *Client) refreshByProxy() {
 			return
 		}
 		c.refreshFailures++
-		wait := proxy.Backoff(c.project.Backoff(), c.refreshFailures)
+		wait := proxy.Backoff(c.proj().Backoff(), c.refreshFailures)
 		c.expireTimer = time.AfterFunc(wait, c.refreshByProxy)
 	case r.Expired || r.ExpireAt < 0 || (r.ExpireAt > 0 && r.ExpireAt <= time.Now().Unix()):
 		c.close(protocol.DisconnectExpired, true)
