@@ -142,6 +142,9 @@ func TestPrometheusMetrics(t *testing.T) {
 			t.Errorf("%s%v = %v, want %v", tc.family, tc.labels, got, tc.want)
 		}
 	}
+	if got := value("centrifuge_client_write_delay_seconds", nil); got < 3 {
+		t.Errorf("write delay observed %v times, want at least one per publication", got)
+	}
 	_, out := s.api("info", map[string]any{})
 	node := out["result"].(map[string]any)["nodes"].([]any)[0].(map[string]any)
 	if m, _ := node["metrics"].(map[string]any); m == nil || m["node.clients"].(float64) != 1 {

@@ -206,10 +206,12 @@ func (c *Client) writeLoop() {
 	for {
 		select {
 		case <-c.q.notify:
-			if frames := c.q.take(); len(frames) > 0 {
+			if frames, since := c.q.takeSince(); len(frames) > 0 {
 				if err := c.t.Write(frames); err != nil {
 					c.log.Debug("write failed", "err", err)
 					c.close(protocol.DisconnectWriteError, false)
+				} else {
+					c.node.ObserveWriteDelay(since)
 				}
 			}
 		case <-c.closing:

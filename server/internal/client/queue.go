@@ -1,6 +1,9 @@
 package client
 
-import "sync"
+import (
+	"sync"
+	"time"
+)
 
 // writeQueue holds frames waiting for the client's writer goroutine. Pushing
 // never blocks: when the queued bytes pass the limit the client is too slow.
@@ -10,6 +13,8 @@ type writeQueue struct {
 	size   int
 	closed bool
 	notify chan struct{}
+	// since is when the oldest queued frame was queued.
+	since time.Time
 }
 
 func newWriteQueue() *writeQueue {
@@ -22,6 +27,9 @@ func (q *writeQueue) push(frame []byte) (int, bool) {
 	if q.closed {
 		q.mu.Unlock()
 		return 0, false
+	}
+	if len(q.frames) == 0 {
+		q.since = time.Now()
 	}
 	q.frames = append(q.frames, frame)
 	q.size += len(frame)
@@ -36,12 +44,18 @@ func (q *writeQueue) push(frame []byte) (int, bool) {
 
 // take removes and returns every queued frame.
 func (q *writeQueue) take() [][]byte {
+	frames, _ := q.takeSince()
+	return frames
+}
+
+// takeSince also returns when the oldest of them was queued.
+func (q *writeQueue) takeSince() ([][]byte, time.Time) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	frames := q.frames
 	q.frames = nil
 	q.size = 0
-	return frames
+	return frames, q.since
 }
 
 // close stops accepting frames; what is queued stays for a final take.

@@ -14,6 +14,7 @@ type nodeMetrics struct {
 	publications *metrics.Counter // publications the broker delivered to this node
 	deliveries   *metrics.Counter // frames queued to local subscribers
 	broadcast    *metrics.Timer   // time to fan one publication out to local subscribers
+	writeDelay   *metrics.Timer   // time from queueing a frame to a client to writing it
 
 	mu          sync.Mutex
 	commands    map[string]*metrics.Timer
@@ -33,6 +34,7 @@ func (n *Node) registerMetrics(reg *metrics.Registry) {
 		publications: reg.Counter("node.publications", "publications received from the broker for local subscribers"),
 		deliveries:   reg.Counter("node.deliveries", "publication frames queued to local subscribers"),
 		broadcast:    reg.Timer("node.broadcast", "time to fan one publication out to this node's subscribers"),
+		writeDelay:   reg.Timer("client.write_delay", "delivery latency inside the node: from queueing a frame for a client to writing it to the connection"),
 		commands:     map[string]*metrics.Timer{},
 		disconnects:  map[uint32]*metrics.Counter{},
 		published:    map[string]*metrics.Counter{},
@@ -118,3 +120,6 @@ func (n *Node) observeBroadcast(start time.Time, subscribers int) {
 		n.m.broadcast.Since(start)
 	}
 }
+
+// ObserveWriteDelay records that frames queued since since were written.
+func (n *Node) ObserveWriteDelay(since time.Time) { n.m.writeDelay.Since(since) }
