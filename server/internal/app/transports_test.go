@@ -662,6 +662,18 @@ func TestEmulationAcrossRedisNodes(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_ = a.srv.Shutdown(ctx)
+	// A's leave reaches B through Redis a moment after A's Shutdown returns.
+	deadline = time.Now().Add(8 * time.Second)
+	for {
+		_, out := b.api("info", map[string]any{})
+		if len(out["result"].(map[string]any)["nodes"].([]any)) == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("B never saw A leave: %v", out)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	if code, body := b.emulate(t, res.Session, res.Node, "{}"); code != http.StatusNotFound || !strings.Contains(body, "unknown node") {
 		t.Fatalf("emulation for a node gone: %d %s", code, body)
 	}

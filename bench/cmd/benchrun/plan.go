@@ -1,0 +1,256 @@
+package main
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/centrifugehq/centrifuge/bench/internal/loadgen"
+	"github.com/centrifugehq/centrifuge/bench/internal/report"
+)
+
+// step is one load generator run, repeated for each engine on a fresh server.
+type step struct {
+	Label    string
+	Title    string
+	Scenario string
+	Conns    int
+	Args     []string
+	Timeout  time.Duration
+	Rows     []report.Row
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+// Metric getters for the table and charts.
+var (
+	deliveriesPerS = func(r *loadgen.Result) (float64, bool) { return r.DeliveriesPerS, r.Delivered > 0 }
+	lost           = func(r *loadgen.Result) (float64, bool) { return float64(r.Lost), true }
+	// A core's busy share counts the kernel's network work too; without pinning
+	// the process's own CPU share is shown.
+	serverCPU = func(r *loadgen.Result) (float64, bool) {
+		if r.ServerCoreBusyPct > 0 {
+			return r.ServerCoreBusyPct, true
+		}
+		return r.ServerCPUPct, r.ServerCPUS > 0
+	}
+	loadgenCPU = func(r *loadgen.Result) (float64, bool) {
+		if r.LoadgenCoreBusyPct > 0 {
+			return r.LoadgenCoreBusyPct, true
+		}
+		return r.LoadgenCPUPct, r.LoadgenCPUS > 0
+	}
+)
+
+func latency(pick func(*loadgen.Percentiles) float64) func(*loadgen.Result) (float64, bool) {
+	return func(r *loadgen.Result) (float64, bool) {
+		if r.LatencyMS == nil {
+			return 0, false
+		}
+		return pick(r.LatencyMS), true
+	}
+}
+
+var (
+	p50 = latency(func(p *loadgen.Percentiles) float64 { return p.P50 })
+	p99 = latency(func(p *loadgen.Percentiles) float64 { return p.P99 })
+	pMx = latency(func(p *loadgen.Percentiles) float64 { return p.Max })
+)
+
+// sizes of a plan.
+type sizes struct {
+	idle       int
+	fanout     []int // flat-out fan-out
+	rated      []int // fan-out at 100 publications/s
+	flatPubs   func(subs int) int
+	ratePubs   int
+	personal   int
+	rounds     int
+	churnConns int
+	churners   int
+	churnPubs  int
+	churnRate  int
+	duration   time.Duration
+	settle     time.Duration
+	drain      time.Duration
+	timeout    time.Duration
+	targets    bool
+}
+
+var full = sizes{
+	idle:   10000,
+	fanout: []int{100, 1000, 2500, 5000, 10000},
+	// 100 publications/s to 3,000 subscribers is 300,000 deliveries/s: past
+	// what the server delivered flat-out in the first runs, so the chart
+	// shows the knee; 1,000 is the target.
+	rated: []int{100, 300, 1000, 3000},
+	flatPubs: func(subs int) int {
+		// 2 to 5 million deliveries a run.
+		return map[int]int{100: 20000, 1000: 4000, 2500: 2000, 5000: 1000, 10000: 500}[subs]
+	},
+	ratePubs:   1000, // 10 s at 100/s
+	personal:   10000,
+	rounds:     50,
+	churnConns: 1000,
+	churners:   8,
+	churnPubs:  200, // 10 s at 20/s: a light load, so the churn is what is measured
+	churnRate:  20,
+	duration:   120 * time.Second,
+	settle:     5 * time.Second,
+	drain:      10 * time.Second,
+	timeout:    5 * time.Minute,
+	targets:    true,
+}
+
+var smoke = sizes{
+	idle:       50,
+	fanout:     []int{10, 50},
+	rated:      []int{10, 50},
+	flatPubs:   func(int) int { return 100 },
+	ratePubs:   30,
+	personal:   50,
+	rounds:     10,
+	churnConns: 20,
+	churners:   2,
+	churnPubs:  100, // 1 s at 100/s
+	churnRate:  100,
+	duration:   10 * time.Second,
+	settle:     200 * time.Millisecond,
+	drain:      3 * time.Second,
+	timeout:    60 * time.Second,
+}
+
+func target(s sizes, t string) string {
+	if !s.targets {
+		return ""
+	}
+	return t
+}
+
+// plan lists the steps: idle connections, fan-out flat-out and at 100
+// publications/s for several subscriber counts, personal channels by
+// broadcast, and churn.
+func plan(s sizes) []step {
+	var steps []step
+	common := []string{"-drain", s.drain.String(), "-duration", s.duration.String()}
+
+	label := fmt.Sprintf("conns-%d", s.idle)
+	title := fmt.Sprintf("conns: %s idle subscribed", fmtInt(s.idle))
+	steps = append(steps, step{
+		Label: label, Title: title, Scenario: "conns", Conns: s.idle, Timeout: s.timeout,
+		Args: append([]string{"-settle", s.settle.String()}, common...),
+		Rows: []report.Row{
+			{Label: label, Title: title, Metric: "server RSS per connection (KB)", Digits: 1, Target: target(s, "< 24 KB"),
+				Get: func(r *loadgen.Result) (float64, bool) { return r.RSSPerConnKB, r.RSSAfterKB > 0 }},
+			{Label: label, Title: title, Metric: "server RSS (MB)", Digits: 1,
+				Get: func(r *loadgen.Result) (float64, bool) { return float64(r.RSSAfterKB) / 1024, r.RSSAfterKB > 0 }},
+			{Label: label, Title: title, Metric: "connects/s", Digits: 0, Get: func(r *loadgen.Result) (float64, bool) { return r.ConnectRate, r.ConnectRate > 0 }},
+		},
+	})
+
+	for _, subs := range s.fanout {
+		label := fmt.Sprintf("fanout-flat-%d", subs)
+		title := fmt.Sprintf("fanout flat-out: %s subscribers", fmtInt(subs))
+		dt := ""
+		if subs == 5000 {
+			dt = target(s, "≥ 480,000 (Memory)")
+		}
+		steps = append(steps, step{
+			Label: label, Title: title, Scenario: "fanout", Conns: subs, Timeout: s.timeout,
+			Args: append([]string{"-publications", itoa(s.flatPubs(subs)), "-rate", "0", "-publishers", "2"}, common...),
+			Rows: []report.Row{
+				{Label: label, Title: title, Metric: "deliveries/s", Digits: 0, Target: dt, Get: deliveriesPerS},
+				{Label: label, Title: title, Metric: "latency p99 (ms)", Digits: 1, Get: p99},
+				{Label: label, Title: title, Metric: "publications per WebSocket message", Digits: 1,
+					Get: func(r *loadgen.Result) (float64, bool) { return r.PubsPerMessage, r.Messages > 0 }},
+				{Label: label, Title: title, Metric: "server core busy (%)", Digits: 0, Get: serverCPU},
+				{Label: label, Title: title, Metric: "loadgen core busy (%)", Digits: 0, Get: loadgenCPU},
+				{Label: label, Title: title, Metric: "lost", Digits: 0, Target: target(s, "0"), Get: lost},
+			},
+		})
+	}
+	for _, subs := range s.rated {
+		label := fmt.Sprintf("fanout-rate100-%d", subs)
+		title := fmt.Sprintf("fanout 100 pub/s: %s subscribers", fmtInt(subs))
+		pt := ""
+		if subs == 1000 {
+			pt = target(s, "< 15 ms")
+		}
+		steps = append(steps, step{
+			Label: label, Title: title, Scenario: "fanout", Conns: subs, Timeout: s.timeout,
+			Args: append([]string{"-publications", itoa(s.ratePubs), "-rate", "100", "-publishers", "4"}, common...),
+			Rows: []report.Row{
+				{Label: label, Title: title, Metric: "latency p50 (ms)", Digits: 2, Get: p50},
+				{Label: label, Title: title, Metric: "latency p99 (ms)", Digits: 2, Target: pt, Get: p99},
+				{Label: label, Title: title, Metric: "latency max (ms)", Digits: 1, Get: pMx},
+				{Label: label, Title: title, Metric: "lost", Digits: 0, Target: target(s, "0"), Get: lost},
+			},
+		})
+	}
+
+	label = fmt.Sprintf("personal-%d", s.personal)
+	title = fmt.Sprintf("personal: %s channels, broadcast", fmtInt(s.personal))
+	steps = append(steps, step{
+		Label: label, Title: title, Scenario: "personal", Conns: s.personal, Timeout: s.timeout,
+		Args: append([]string{"-publications", itoa(s.rounds), "-rate", "0", "-method", "broadcast", "-publishers", "2"}, common...),
+		Rows: []report.Row{
+			{Label: label, Title: title, Metric: "deliveries/s", Digits: 0, Target: target(s, "≥ 70,000"), Get: deliveriesPerS},
+			{Label: label, Title: title, Metric: "latency p50 (ms)", Digits: 1, Get: p50},
+			{Label: label, Title: title, Metric: "latency p99 (ms)", Digits: 1, Get: p99},
+			{Label: label, Title: title, Metric: "server core busy (%)", Digits: 0, Get: serverCPU},
+			{Label: label, Title: title, Metric: "loadgen core busy (%)", Digits: 0, Get: loadgenCPU},
+			{Label: label, Title: title, Metric: "lost", Digits: 0, Target: target(s, "0"), Get: lost},
+		},
+	})
+
+	label = fmt.Sprintf("churn-%d", s.churnConns)
+	title = fmt.Sprintf("churn: %s steady + %d churners, %d pub/s", fmtInt(s.churnConns), s.churners, s.churnRate)
+	steps = append(steps, step{
+		Label: label, Title: title, Scenario: "churn", Conns: s.churnConns, Timeout: s.timeout,
+		Args: append([]string{"-publications", itoa(s.churnPubs), "-rate", itoa(s.churnRate), "-churners", itoa(s.churners), "-publishers", "4"}, common...),
+		Rows: []report.Row{
+			{Label: label, Title: title, Metric: "connect+subscribe+disconnect/s", Digits: 0,
+				Get: func(r *loadgen.Result) (float64, bool) { return r.CyclesPerS, r.Cycles > 0 }},
+			{Label: label, Title: title, Metric: "connect+subscribe p99 (ms)", Digits: 1,
+				Get: func(r *loadgen.Result) (float64, bool) {
+					if r.CycleLatMS == nil {
+						return 0, false
+					}
+					return r.CycleLatMS.P99, true
+				}},
+			{Label: label, Title: title, Metric: "steady latency p99 (ms)", Digits: 1, Get: p99},
+			{Label: label, Title: title, Metric: "lost (steady subscribers)", Digits: 0, Target: target(s, "0"), Get: lost},
+		},
+	})
+	return steps
+}
+
+// charts: throughput and latency against subscribers, per engine.
+func charts(engines []string) []report.Chart {
+	tp := report.Chart{File: "throughput", Title: "Fan-out flat-out: deliveries per second", YLabel: "deliveries/s"}
+	lat := report.Chart{File: "latency", Title: "Fan-out at 100 publications/s: delivery latency", YLabel: "latency (ms)", LogY: true}
+	for _, e := range engines {
+		tp.Series = append(tp.Series, report.Series{Name: titleCase(e), Engine: e, Prefix: "fanout-flat-", Get: deliveriesPerS})
+		lat.Series = append(lat.Series,
+			report.Series{Name: titleCase(e) + " p50", Engine: e, Prefix: "fanout-rate100-", Get: p50, Dashed: true},
+			report.Series{Name: titleCase(e) + " p99", Engine: e, Prefix: "fanout-rate100-", Get: p99},
+		)
+	}
+	return []report.Chart{tp, lat}
+}
+
+func titleCase(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+func fmtInt(n int) string {
+	s := strconv.Itoa(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
