@@ -62,6 +62,7 @@ func Run(t *testing.T, newEngine func(t *testing.T) engine.Engine) {
 		{"ProjectIsolation", testProjectIsolation},
 		{"HistorySizeTrim", testHistorySizeTrim},
 		{"HistoryTTL", testHistoryTTL},
+		{"PublicationsExpireIndividually", testPublicationsExpireIndividually},
 		{"HistoryQuery", testHistoryQuery},
 		{"HistoryCreatesStream", testHistoryCreatesStream},
 		{"EpochChangesAfterMetaTTL", testEpochChangesAfterMetaTTL},

@@ -224,6 +224,19 @@ func testHistoryTTL(f *fixture) {
 	}
 }
 
+// testPublicationsExpireIndividually: each publication expires HistoryTTL
+// after it was published, not when the stream was last written.
+func testPublicationsExpireIndividually(f *fixture) {
+	p, ch := f.name("p"), f.name("c")
+	f.publish(p, ch, `"short"`, engine.PublishOptions{HistorySize: 10, HistoryTTL: 100 * time.Millisecond})
+	f.publish(p, ch, `"long"`, engine.PublishOptions{HistorySize: 10, HistoryTTL: time.Minute})
+	f.eventually("the first publication to expire alone", func() (bool, string) {
+		res := f.history(p, ch, engine.HistoryOptions{Limit: -1})
+		ok := len(res.Publications) == 1 && res.Publications[0].Offset == 2 && res.Position.Offset == 2
+		return ok, fmt.Sprintf("offsets %v, position %+v", offsets(res.Publications), res.Position)
+	})
+}
+
 func testHistoryQuery(f *fixture) {
 	p, ch := f.name("p"), f.name("c")
 	const n = 10

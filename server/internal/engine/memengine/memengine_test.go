@@ -168,37 +168,6 @@ func TestHandlerMayCallEngine(t *testing.T) {
 	}
 }
 
-// Each publication expires HistoryTTL after it was published, not when the
-// stream was last written.
-func TestPublicationsExpireIndividually(t *testing.T) {
-	ctx := context.Background()
-	e := newEngine(t, memengine.Config{})
-	defer e.Close(ctx)
-	if _, _, err := e.Publish(ctx, "p", "c", []byte("short"), engine.PublishOptions{HistorySize: 10, HistoryTTL: 100 * time.Millisecond}); err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := e.Publish(ctx, "p", "c", []byte("long"), engine.PublishOptions{HistorySize: 10, HistoryTTL: time.Minute}); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		res, err := e.History(ctx, "p", "c", engine.HistoryOptions{Limit: -1})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(res.Publications) == 1 {
-			if res.Publications[0].Offset != 2 || res.Position.Offset != 2 {
-				t.Fatalf("kept offset %d, position %+v; want 2", res.Publications[0].Offset, res.Position)
-			}
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("first publication did not expire: %d publications", len(res.Publications))
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // The meta TTL of a publish without HistoryMetaTTL is the configured default.
 func TestConfigHistoryMetaTTL(t *testing.T) {
 	ctx := context.Background()
