@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"sync"
+	"sync/atomic"
 
 	"github.com/labstack/echo/v4"
 
@@ -106,13 +107,14 @@ func forEach(n int, parallel bool, fn func(i int)) {
 		}
 		return
 	}
+	// A few workers take the indexes in turn (not a goroutine per item: each
+	// new goroutine would grow its stack again for the deep publish path).
 	var (
 		wg       sync.WaitGroup
-		sem      = make(chan struct{}, concurrency)
+		next     atomic.Int64
 		panicked = make(chan any, 1)
 	)
-	for i := range n {
-		sem <- struct{}{}
+	for range min(n, concurrency) {
 		wg.Go(func() {
 			defer func() {
 				if p := recover(); p != nil {
@@ -121,9 +123,14 @@ func forEach(n int, parallel bool, fn func(i int)) {
 					default:
 					}
 				}
-				<-sem
 			}()
-			fn(i)
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				fn(i)
+			}
 		})
 	}
 	wg.Wait()

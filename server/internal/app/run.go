@@ -44,6 +44,9 @@ type Server struct {
 	// bg lives as long as the server (the Graphite exporter).
 	bg     context.Context
 	stopBG context.CancelFunc
+	// debug serves the profiler (debug.address).
+	debug     *http.Server
+	debugAddr string
 }
 
 // New wires a server from cfg: engine, projects, node, transports and API.
@@ -207,6 +210,9 @@ func (s *Server) Start() (string, error) {
 	if err := s.startGraphite(s.bg); err != nil {
 		return "", err
 	}
+	if err := s.startDebug(); err != nil {
+		return "", err
+	}
 	addr := net.JoinHostPort(s.cfg.HTTP.Address, strconv.Itoa(s.cfg.HTTP.Port))
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -227,6 +233,9 @@ func (s *Server) Start() (string, error) {
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.stopping.Store(true)
 	httpErr := s.http.Shutdown(ctx)
+	if s.debug != nil {
+		_ = s.debug.Close()
+	}
 	nodeErr := s.node.Shutdown(ctx, protocol.DisconnectShutdown)
 	s.stopBG()
 	return errors.Join(httpErr, nodeErr)

@@ -61,7 +61,6 @@ type Client struct {
 	slowOnce  sync.Once
 	closeOnce sync.Once
 	closeD    protocol.Disconnect
-	flush     bool
 	// tokens are the connection tokens used (connect, refresh): fingerprint ->
 	// expiry, for bans of inactive users.
 	tokens map[string]int64
@@ -72,9 +71,10 @@ type Client struct {
 	serverRefresh   bool
 	refreshFailures int
 
-	q       *writeQueue
-	closing chan struct{}
-	done    chan struct{}
+	q writeQueue
+	// direct is t when it can write without blocking (written by the flusher).
+	direct DirectWriter
+	done   chan struct{}
 
 	lastSeen     atomic.Int64 // unix nanoseconds of the last frame from the client
 	pingSentAt   atomic.Int64
@@ -128,17 +128,15 @@ func New(n *hub.Node, t Transport, project string) (*Client, error) {
 		id:      uuid.NewString(),
 		project: p,
 		subs:    map[string]*sub{},
-		q:       newWriteQueue(),
-		closing: make(chan struct{}),
 		done:    make(chan struct{}),
 	}
+	c.direct, _ = t.(DirectWriter)
 	c.log = n.Log().With("client", c.id, "transport", t.Name(), "project", p.Name)
 	c.ctx, c.cancel = context.WithCancel(n.Background())
 	if r, ok := t.(HTTPRequest); ok {
 		c.header = r.RequestHeader()
 	}
 	c.lastSeen.Store(time.Now().UnixNano())
-	go c.writeLoop()
 	if d := n.ClientConfig().ConnectTimeout.D(); d > 0 {
 		c.mu.Lock()
 		c.connectTimer = time.AfterFunc(d, func() {
@@ -181,9 +179,12 @@ func (c *Client) Disconnect(d protocol.Disconnect) {
 }
 
 func (c *Client) enqueue(frame []byte) {
-	size, ok := c.q.push(frame)
+	size, schedule, ok := c.q.push(frame)
 	if !ok {
 		return
+	}
+	if schedule {
+		c.schedule()
 	}
 	if max := c.node.ClientConfig().MaxQueueSize; max > 0 && size > max {
 		c.slowOnce.Do(func() {
@@ -201,34 +202,6 @@ func (c *Client) sendReply(r *protocol.Reply) {
 	c.enqueue(frame)
 }
 
-func (c *Client) writeLoop() {
-	defer close(c.done)
-	for {
-		select {
-		case <-c.q.notify:
-			if frames, since := c.q.takeSince(); len(frames) > 0 {
-				if err := c.t.Write(frames); err != nil {
-					c.log.Debug("write failed", "err", err)
-					c.close(protocol.DisconnectWriteError, false)
-				} else {
-					c.node.ObserveWriteDelay(since)
-				}
-			}
-		case <-c.closing:
-			c.mu.Lock()
-			d, flush := c.closeD, c.flush
-			c.mu.Unlock()
-			if flush {
-				if frames := c.q.take(); len(frames) > 0 {
-					_ = c.t.Write(frames)
-				}
-			}
-			_ = c.t.Close(d)
-			return
-		}
-	}
-}
-
 // close ends the connection once: it removes subscriptions, presence and the
 // connection from the hub, then closes the transport with d. With flush the
 // frames already queued are written first.
@@ -238,7 +211,7 @@ func (c *Client) close(d protocol.Disconnect, flush bool) {
 		c.mu.Lock()
 		wasConnected := c.status == statusConnected
 		c.status = statusClosed
-		c.closeD, c.flush = d, flush
+		c.closeD = d
 		subs := make([]*sub, 0, len(c.subs))
 		for _, s := range c.subs {
 			subs = append(subs, s)
@@ -251,12 +224,13 @@ func (c *Client) close(d protocol.Disconnect, flush bool) {
 		}
 		c.mu.Unlock()
 		c.cancel()
-		c.q.close()
 		if !flush {
-			// Close at once, even if the writer is blocked on a slow peer.
+			// Close at once, even if a writer is blocked on a slow peer.
 			_ = c.t.Close(d)
 		}
-		close(c.closing)
+		if c.q.close(!flush) {
+			go c.finish() // no writer is active: nothing left to write
+		}
 		if d.Code != protocol.DisconnectNormal.Code {
 			c.log.Debug("disconnect", "code", d.Code, "reason", d.Reason)
 		}

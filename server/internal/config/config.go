@@ -39,6 +39,9 @@ type Config struct {
 	SockJS SockJS `yaml:"sockjs"`
 	// Metrics configures the Prometheus endpoint and the Graphite exporter.
 	Metrics Metrics `yaml:"metrics"`
+	// Debug serves Go's profiler, for finding where a node spends its time
+	// and memory.
+	Debug Debug `yaml:"debug"`
 	// Projects are the tenants. The unprefixed endpoints serve the one named
 	// structure.DefaultProject.
 	Projects []structure.Project `yaml:"projects"`
@@ -124,6 +127,14 @@ type Metrics struct {
 	Prometheus bool `yaml:"prometheus"`
 	// Graphite sends them to Graphite over UDP when Address is set.
 	Graphite Graphite `yaml:"graphite"`
+}
+
+// Debug configures the profiling listener.
+type Debug struct {
+	// Address is host:port of a listener serving net/http/pprof at
+	// /debug/pprof/ (e.g. 127.0.0.1:6060); empty (the default) serves nothing.
+	// It has no authentication: bind it to a loopback or private interface.
+	Address string `yaml:"address"`
 }
 
 // Graphite is the UDP exporter's configuration.

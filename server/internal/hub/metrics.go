@@ -15,6 +15,7 @@ type nodeMetrics struct {
 	deliveries   *metrics.Counter // frames queued to local subscribers
 	broadcast    *metrics.Timer   // time to fan one publication out to local subscribers
 	writeDelay   *metrics.Timer   // time from queueing a frame to a client to writing it
+	writeBlocked *metrics.Counter // writes a client's socket could not take at once
 
 	mu          sync.Mutex
 	commands    map[string]*metrics.Timer
@@ -35,6 +36,7 @@ func (n *Node) registerMetrics(reg *metrics.Registry) {
 		deliveries:   reg.Counter("node.deliveries", "publication frames queued to local subscribers"),
 		broadcast:    reg.Timer("node.broadcast", "time to fan one publication out to this node's subscribers"),
 		writeDelay:   reg.Timer("client.write_delay", "delivery latency inside the node: from queueing a frame for a client to writing it to the connection"),
+		writeBlocked: reg.Counter("client.write_blocked", "writes a client's socket could not take at once: the rest waited, on a goroutine of its own, for the client to read"),
 		commands:     map[string]*metrics.Timer{},
 		disconnects:  map[uint32]*metrics.Counter{},
 		published:    map[string]*metrics.Counter{},
@@ -123,3 +125,6 @@ func (n *Node) observeBroadcast(start time.Time, subscribers int) {
 
 // ObserveWriteDelay records that frames queued since since were written.
 func (n *Node) ObserveWriteDelay(since time.Time) { n.m.writeDelay.Since(since) }
+
+// CountWriteBlocked records a write a client's socket could not take at once.
+func (n *Node) CountWriteBlocked() { n.m.writeBlocked.Inc(1) }

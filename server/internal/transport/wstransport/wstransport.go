@@ -3,9 +3,12 @@
 package wstransport
 
 import (
+	"encoding/binary"
 	"errors"
+	"net"
 	"net/http"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -38,7 +41,6 @@ type Handler struct {
 	node     *hub.Node
 	opts     Options
 	upgrader websocket.Upgrader
-	wg       sync.WaitGroup
 }
 
 // New returns a WebSocket handler for node.
@@ -85,13 +87,26 @@ func (h *Handler) Serve(w http.ResponseWriter, r *http.Request, project string) 
 	if h.opts.ReadLimit > 0 {
 		conn.SetReadLimit(h.opts.ReadLimit)
 	}
-	t := &wsTransport{conn: conn, writeTimeout: h.opts.WriteTimeout, header: r.Header.Clone()}
-	c, err := client.New(h.node, t, project)
+	t := newWSTransport(conn, h.opts.WriteTimeout, r.Header.Clone())
+	var ct client.Transport = t
+	if t.raw != nil {
+		ct = directTransport{t}
+	}
+	c, err := client.New(h.node, ct, project)
 	if err != nil {
 		_ = t.Close(protocol.DisconnectServerError)
 		return
 	}
 	h.opts.Stats.Connect(transport.NameWebSocket)
+	// The connection is read by a goroutine of its own and the HTTP handler
+	// returns: net/http then frees what it holds for the request (its
+	// buffers, the request, the handler's deep stack) for the connection's
+	// whole life.
+	go h.read(conn, c)
+}
+
+// read feeds the client's frames to c until the connection ends.
+func (h *Handler) read(conn *websocket.Conn, c *client.Client) {
 	defer h.opts.Stats.Disconnect(transport.NameWebSocket)
 	for {
 		_, data, err := conn.ReadMessage()
@@ -108,9 +123,41 @@ func (h *Handler) Serve(w http.ResponseWriter, r *http.Request, project string) 
 
 type wsTransport struct {
 	conn         *websocket.Conn
+	nc           net.Conn
+	raw          syscall.RawConn // nil when nc is not a socket: no direct writes
 	writeTimeout time.Duration
-	closeOnce    sync.Once
 	header       http.Header
+
+	wmu sync.Mutex
+	// partial: a message was cut short by a full socket; until WriteRest ends
+	// it nothing else may be written.
+	partial   bool
+	closeSent bool
+	closeOnce sync.Once
+}
+
+var errClosed = errors.New("websocket: close frame sent")
+
+// bufPool holds message buffers for blocking writes.
+var bufPool = sync.Pool{New: func() any { return new([]byte) }}
+
+func newWSTransport(conn *websocket.Conn, writeTimeout time.Duration, header http.Header) *wsTransport {
+	t := &wsTransport{conn: conn, nc: conn.NetConn(), writeTimeout: writeTimeout, header: header}
+	if sc, ok := t.nc.(syscall.Conn); ok {
+		if raw, err := sc.SyscallConn(); err == nil {
+			t.raw = raw
+		}
+	}
+	conn.SetPingHandler(func(data string) error {
+		_ = t.writeControl(websocket.PongMessage, []byte(data))
+		return nil
+	})
+	conn.SetCloseHandler(func(code int, _ string) error {
+		// Echo the peer's close code, as RFC 6455 asks.
+		_ = t.writeControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, ""))
+		return nil
+	})
+	return t
 }
 
 func (t *wsTransport) Name() string { return transport.NameWebSocket }
@@ -119,36 +166,145 @@ func (t *wsTransport) Name() string { return transport.NameWebSocket }
 // the proxies forward cookies and other headers from it to the web app.
 func (t *wsTransport) RequestHeader() http.Header { return t.header }
 
-// Write sends frames as one text message, joined by '\n'. Only the client's
-// writer goroutine calls it.
-func (t *wsTransport) Write(frames [][]byte) error {
-	if err := t.conn.SetWriteDeadline(time.Now().Add(t.writeTimeout)); err != nil {
-		return err
+// AppendMessage appends frames, joined by '\n', as one text message.
+func (t *wsTransport) AppendMessage(dst []byte, frames [][]byte) []byte {
+	n := len(frames) - 1
+	for _, f := range frames {
+		n += len(f)
 	}
-	w, err := t.conn.NextWriter(websocket.TextMessage)
-	if err != nil {
-		return err
+	dst = append(dst, 0x80|websocket.TextMessage) // FIN, text
+	switch {
+	case n <= 125:
+		dst = append(dst, byte(n))
+	case n <= 0xffff:
+		dst = append(dst, 126, byte(n>>8), byte(n))
+	default:
+		dst = append(dst, 127)
+		dst = binary.BigEndian.AppendUint64(dst, uint64(n))
 	}
 	for i, f := range frames {
 		if i > 0 {
-			if _, err := w.Write([]byte{'\n'}); err != nil {
-				return err
-			}
+			dst = append(dst, '\n')
 		}
-		if _, err := w.Write(f); err != nil {
-			return err
-		}
+		dst = append(dst, f...)
 	}
-	return w.Close()
+	return dst
 }
 
-// Close sends a close frame with d and closes the connection.
+// Write sends frames as one text message, blocking up to the write timeout.
+func (t *wsTransport) Write(frames [][]byte) error {
+	bp := bufPool.Get().(*[]byte)
+	*bp = t.AppendMessage((*bp)[:0], frames)
+	err := t.writeBlocking(*bp, false)
+	if cap(*bp) <= 1<<20 {
+		bufPool.Put(bp)
+	}
+	return err
+}
+
+// writeBlocking writes b with the write timeout; rest continues a message
+// TryWrite left partial.
+func (t *wsTransport) writeBlocking(b []byte, rest bool) error {
+	t.wmu.Lock()
+	defer t.wmu.Unlock()
+	if t.closeSent || t.partial != rest {
+		return errClosed
+	}
+	if err := t.nc.SetWriteDeadline(time.Now().Add(t.writeTimeout)); err != nil {
+		return err
+	}
+	n, err := t.nc.Write(b)
+	if err != nil {
+		t.partial = t.partial || n > 0
+		return err
+	}
+	t.partial = false
+	// TryWrite's raw writes fail once a deadline has passed: clear it.
+	return t.nc.SetWriteDeadline(time.Time{})
+}
+
+// writeControl writes a control frame (payload at most 125 bytes).
+func (t *wsTransport) writeControl(op int, payload []byte) error {
+	t.wmu.Lock()
+	defer t.wmu.Unlock()
+	return t.writeControlLocked(op, payload)
+}
+
+func (t *wsTransport) writeControlLocked(op int, payload []byte) error {
+	if t.closeSent || t.partial {
+		return errClosed
+	}
+	b := make([]byte, 0, 2+len(payload))
+	b = append(b, 0x80|byte(op), byte(len(payload)))
+	b = append(b, payload...)
+	if err := t.nc.SetWriteDeadline(time.Now().Add(time.Second)); err != nil {
+		return err
+	}
+	if op == websocket.CloseMessage {
+		t.closeSent = true
+	}
+	if _, err := t.nc.Write(b); err != nil {
+		return err
+	}
+	return t.nc.SetWriteDeadline(time.Time{})
+}
+
+// Close sends a close frame with d and closes the connection. A writer
+// blocked on a slow peer is interrupted first.
 func (t *wsTransport) Close(d protocol.Disconnect) error {
 	var err error
 	t.closeOnce.Do(func() {
-		msg := websocket.FormatCloseMessage(int(d.Code), d.Reason)
-		_ = t.conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
+		if !t.wmu.TryLock() {
+			_ = t.nc.SetWriteDeadline(time.Now())
+			t.wmu.Lock()
+		}
+		_ = t.writeControlLocked(websocket.CloseMessage, websocket.FormatCloseMessage(int(d.Code), d.Reason))
+		t.closeSent = true
+		t.wmu.Unlock()
 		err = t.conn.Close()
 	})
 	return err
 }
+
+// directTransport is a wsTransport on a socket: the client's flusher writes
+// it without blocking (client.DirectWriter).
+type directTransport struct{ *wsTransport }
+
+var _ client.DirectWriter = directTransport{}
+
+// TryWrite writes what the socket takes of b now, with one write(2).
+func (t directTransport) TryWrite(b []byte) (int, error) {
+	t.wmu.Lock()
+	defer t.wmu.Unlock()
+	if t.closeSent || t.partial {
+		return 0, errClosed
+	}
+	var (
+		n    int
+		werr error
+	)
+	err := t.raw.Write(func(fd uintptr) bool {
+		for {
+			n, werr = syscall.Write(int(fd), b)
+			if werr != syscall.EINTR {
+				return true
+			}
+		}
+	})
+	if n < 0 {
+		n = 0
+	}
+	switch {
+	case err != nil:
+		return n, err
+	case werr == syscall.EAGAIN || (werr == nil && n < len(b)):
+		t.partial = true
+		return n, client.ErrWouldBlock
+	case werr != nil:
+		return n, werr
+	}
+	return n, nil
+}
+
+// WriteRest writes the end of the message TryWrite left partial.
+func (t directTransport) WriteRest(b []byte) error { return t.writeBlocking(b, true) }

@@ -1,0 +1,208 @@
+package client
+
+import (
+	"errors"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/centrifugehq/centrifuge/server/internal/protocol"
+)
+
+// How frames reach the network.
+//
+// A transport that can write without blocking (DirectWriter: WebSocket over
+// TCP) is written by the flusher: a few goroutines shared by every
+// connection. Fanning a publication out to N subscribers then costs N queue
+// appends and N write(2) calls, with no goroutine woken per connection, and
+// every connection idles without a writer goroutine. Publications that arrive
+// while the flusher is busy are coalesced into one message per connection.
+// When a socket's buffer is full, that connection's rest goes to a goroutine
+// of its own that blocks (with the write timeout) until the client has read
+// it, so a slow client never holds the flusher up.
+//
+// Other transports (SockJS, HTTP-streaming, SSE) write through their
+// libraries, which block: a goroutine is started when frames are queued and
+// ends when the queue is empty.
+
+// maxMessage is how many bytes of frames one transport message carries at most
+// (a single larger frame still goes out whole).
+const maxMessage = 64 << 10
+
+// ErrWouldBlock is returned by DirectWriter.TryWrite when the socket cannot
+// take all of the message now.
+var ErrWouldBlock = errors.New("write would block")
+
+// DirectWriter is implemented by transports that can write a message without
+// blocking. The client calls AppendMessage and TryWrite only from one writer
+// at a time.
+type DirectWriter interface {
+	// AppendMessage appends frames encoded as one transport message to dst.
+	AppendMessage(dst []byte, frames [][]byte) []byte
+	// TryWrite writes as much of b as the socket takes without blocking:
+	// n < len(b) comes with ErrWouldBlock, any other error is final.
+	TryWrite(b []byte) (n int, err error)
+	// WriteRest writes the rest of a message TryWrite could not finish,
+	// blocking up to the transport's write timeout.
+	WriteRest(b []byte) error
+}
+
+// flushBatch is how many connections a flusher takes from the ready list at once.
+const flushBatch = 64
+
+// flusher writes the queues of DirectWriter connections.
+type flusher struct {
+	once  sync.Once
+	mu    sync.Mutex
+	cond  *sync.Cond
+	ready []*Client
+	head  int
+}
+
+var flushers flusher
+
+func (f *flusher) start() {
+	f.cond = sync.NewCond(&f.mu)
+	for range runtime.GOMAXPROCS(0) {
+		go f.run()
+	}
+}
+
+// add puts c, whose queue it is now responsible for, on the ready list.
+func (f *flusher) add(c *Client) {
+	f.once.Do(f.start)
+	f.mu.Lock()
+	f.ready = append(f.ready, c)
+	f.mu.Unlock()
+	f.cond.Signal()
+}
+
+func (f *flusher) run() {
+	var (
+		batch  []*Client
+		frames [][]byte
+		buf    []byte
+	)
+	for {
+		f.mu.Lock()
+		for f.head == len(f.ready) {
+			f.cond.Wait()
+		}
+		n := min(len(f.ready)-f.head, flushBatch)
+		batch = append(batch[:0], f.ready[f.head:f.head+n]...)
+		clear(f.ready[f.head : f.head+n])
+		f.head += n
+		if f.head == len(f.ready) {
+			f.head = 0
+			f.ready = f.ready[:0]
+			if cap(f.ready) > 1<<16 {
+				f.ready = nil
+			}
+		}
+		f.mu.Unlock()
+		for i, c := range batch {
+			frames, buf = c.flushDirect(frames, buf)
+			batch[i] = nil
+		}
+		if cap(buf) > 4*maxMessage {
+			buf = nil
+		}
+		// Let publishers and readers run between batches: what they queue
+		// meanwhile is coalesced into the next writes.
+		runtime.Gosched()
+	}
+}
+
+// schedule makes a writer responsible for c's queue (push reported it idle).
+func (c *Client) schedule() {
+	if c.direct != nil {
+		flushers.add(c)
+		return
+	}
+	go c.drain(nil)
+}
+
+// flushDirect writes one message of c's queued frames without blocking; the
+// flusher calls it with c's queue in its charge. frames and buf are scratch
+// space, returned for reuse.
+func (c *Client) flushDirect(frames [][]byte, buf []byte) ([][]byte, []byte) {
+	frames, since, fin := c.q.take(frames[:0], maxMessage)
+	if fin {
+		go c.finish()
+		return frames, buf
+	}
+	if len(frames) == 0 {
+		return frames, buf
+	}
+	buf = c.direct.AppendMessage(buf[:0], frames)
+	clear(frames)
+	n, err := c.direct.TryWrite(buf)
+	switch {
+	case err == nil:
+		c.node.ObserveWriteDelay(since)
+		if c.q.release() {
+			flushers.add(c)
+		}
+	case errors.Is(err, ErrWouldBlock):
+		// The client reads slower than we write: its own goroutine waits.
+		c.node.CountWriteBlocked()
+		rest := append([]byte(nil), buf[n:]...)
+		go c.drain(rest)
+	default:
+		c.writeFailed(err)
+	}
+	return frames, buf
+}
+
+// drain writes c's queue with blocking writes until it is empty, starting
+// with rest, the unwritten end of a message (DirectWriter only).
+func (c *Client) drain(rest []byte) {
+	if rest != nil {
+		if err := c.direct.WriteRest(rest); err != nil {
+			c.writeFailed(err)
+			return
+		}
+	}
+	var frames [][]byte
+	for {
+		var (
+			since time.Time
+			fin   bool
+		)
+		frames, since, fin = c.q.take(frames[:0], maxMessage)
+		if fin {
+			c.finish()
+			return
+		}
+		if len(frames) == 0 {
+			return // the queue is idle again: the next push schedules a writer
+		}
+		err := c.t.Write(frames)
+		clear(frames)
+		if err != nil {
+			c.writeFailed(err)
+			return
+		}
+		c.node.ObserveWriteDelay(since)
+	}
+}
+
+// writeFailed is called by the active writer when the transport fails: the
+// connection closes and the writer finishes it.
+func (c *Client) writeFailed(err error) {
+	c.log.Debug("write failed", "err", err)
+	c.q.drop()
+	c.close(protocol.DisconnectWriteError, false)
+	c.finish()
+}
+
+// finish closes the transport with the connection's disconnect, once the
+// queue has been written (or dropped), and marks the client done. Only the
+// queue's last writer calls it.
+func (c *Client) finish() {
+	c.mu.Lock()
+	d := c.closeD
+	c.mu.Unlock()
+	_ = c.t.Close(d)
+	close(c.done)
+}
