@@ -14,7 +14,7 @@ import (
 )
 
 // concurrency bounds the goroutines of one broadcast or parallel batch.
-const concurrency = 32
+const concurrency = 256
 
 // Batch implements gen.ServerInterface: it runs every command (concurrently
 // with parallel: true) and answers {"replies": [...]}, one reply per command in

@@ -509,7 +509,7 @@ func (n *Node) localInfo() api.NodeInfo {
 func (n *Node) HandlePublication(project, ch string, pub *engine.Publication, sp engine.StreamPosition) {
 	start := time.Now()
 	num, err := n.hub.broadcast(project, ch, sp, KindPublication, func() ([]byte, error) {
-		return protocol.EncodePush(&protocol.Push{Channel: ch, Pub: ProtoPublication(pub)})
+		return protocol.AppendPublicationPush(nil, ch, ProtoPublication(pub))
 	})
 	n.observeBroadcast(start, num)
 	if err != nil {

@@ -69,6 +69,22 @@ func BenchmarkEncodePush(b *testing.B) {
 			}
 			b.SetBytes(int64(n))
 		})
+		if bc.push.Pub == nil {
+			continue
+		}
+		// What the fan-out path uses for publications.
+		b.Run(bc.name+"/append", func(b *testing.B) {
+			b.ReportAllocs()
+			var n int
+			for b.Loop() {
+				out, err := protocol.AppendPublicationPush(nil, bc.push.Channel, bc.push.Pub)
+				if err != nil {
+					b.Fatal(err)
+				}
+				n = len(out)
+			}
+			b.SetBytes(int64(n))
+		})
 	}
 }
 

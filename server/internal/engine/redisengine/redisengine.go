@@ -130,6 +130,7 @@ type handlerRef struct{ h engine.EventHandler }
 type shard struct {
 	client redis.UniversalClient
 	subs   *subscriber
+	pub    *batcher
 }
 
 // New creates an engine from cfg. It does not connect: Run does.
@@ -190,9 +191,10 @@ func New(cfg Config) (*Engine, error) {
 		if e.cfg.Metrics != nil {
 			client.AddHook(newMetricsHook(e.cfg.Metrics))
 		}
-		sh := &shard{client: client}
+		sh := &shard{client: client, pub: newBatcher(e, client)}
 		sh.subs = newSubscriber(e, client, nodeOpts)
 		e.shards = append(e.shards, sh)
+		e.wg.Go(sh.pub.run)
 	}
 	return e, nil
 }
@@ -453,10 +455,7 @@ func (e *Engine) PublishControl(ctx context.Context, data []byte) error {
 }
 
 func (e *Engine) publishRaw(ctx context.Context, sh *shard, ch string, msg []byte) error {
-	if e.clustered {
-		return sh.client.SPublish(ctx, ch, msg).Err()
-	}
-	return sh.client.Publish(ctx, ch, msg).Err()
+	return sh.pub.publish(ctx, ch, msg)
 }
 
 func (e *Engine) publishCommand() string {

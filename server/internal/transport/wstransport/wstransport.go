@@ -125,6 +125,7 @@ type wsTransport struct {
 	conn         *websocket.Conn
 	nc           net.Conn
 	raw          syscall.RawConn // nil when nc is not a socket: no direct writes
+	fd           int             // raw's descriptor
 	writeTimeout time.Duration
 	header       http.Header
 
@@ -145,7 +146,9 @@ func newWSTransport(conn *websocket.Conn, writeTimeout time.Duration, header htt
 	t := &wsTransport{conn: conn, nc: conn.NetConn(), writeTimeout: writeTimeout, header: header}
 	if sc, ok := t.nc.(syscall.Conn); ok {
 		if raw, err := sc.SyscallConn(); err == nil {
-			t.raw = raw
+			if err := raw.Control(func(fd uintptr) { t.fd = int(fd) }); err == nil {
+				t.raw = raw
+			}
 		}
 	}
 	conn.SetPingHandler(func(data string) error {
@@ -279,29 +282,27 @@ func (t directTransport) TryWrite(b []byte) (int, error) {
 	if t.closeSent || t.partial {
 		return 0, errClosed
 	}
+	// The descriptor is written directly (it is non-blocking, and it is not
+	// closed while wmu is held and closeSent is false: only Close closes it).
 	var (
-		n    int
-		werr error
+		n   int
+		err error
 	)
-	err := t.raw.Write(func(fd uintptr) bool {
-		for {
-			n, werr = syscall.Write(int(fd), b)
-			if werr != syscall.EINTR {
-				return true
-			}
+	for {
+		n, err = syscall.Write(t.fd, b)
+		if err != syscall.EINTR {
+			break
 		}
-	})
+	}
 	if n < 0 {
 		n = 0
 	}
 	switch {
-	case err != nil:
-		return n, err
-	case werr == syscall.EAGAIN || (werr == nil && n < len(b)):
+	case err == syscall.EAGAIN || (err == nil && n < len(b)):
 		t.partial = true
 		return n, client.ErrWouldBlock
-	case werr != nil:
-		return n, werr
+	case err != nil:
+		return n, err
 	}
 	return n, nil
 }
