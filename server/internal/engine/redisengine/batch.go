@@ -14,7 +14,7 @@ import (
 // pipeline: while a pipeline is in flight the next one fills up.
 
 // publishBatch bounds the commands of one pipeline.
-const publishBatch = 512
+const publishBatch = 2048
 
 type pubReq struct {
 	ctx  context.Context

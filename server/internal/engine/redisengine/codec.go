@@ -12,11 +12,15 @@ import (
 // Wire format of PUB/SUB messages in a channel's PUB/SUB channel:
 //
 //	publication: 'p' <offset> ' ' <epoch> ' ' <header> <pub>
+//	publication: 'q' <origin> <header> <pub>   (not saved to history)
 //	join:        'j' <header> <info>
 //	leave:       'l' <header> <info>
 //
-// <offset> is decimal (0 when not saved to history) and <epoch> is empty
-// without history; the publish script writes them, as only it knows them.
+// <offset> is decimal and <epoch> is not empty: the publish script writes
+// them, as only it knows them. A publication not saved to history is a 'q'
+// message: <origin> (originLen bytes) names the engine that published it,
+// which has already handed it to its own node and skips it when Redis sends
+// it back.
 // <header> is the project and channel (each a string: uvarint length, then
 // bytes). <pub> is what the history stream stores as a publication: data
 // (bytes), then <info>, then the number of tags (uvarint) and each tag's key
@@ -25,6 +29,7 @@ import (
 // the control channel.
 const (
 	kindPublication = 'p'
+	kindLocalPub    = 'q'
 	kindJoin        = 'j'
 	kindLeave       = 'l'
 )
@@ -40,6 +45,9 @@ func appendBytes(b, p []byte) []byte {
 	b = binary.AppendUvarint(b, uint64(len(p)))
 	return append(b, p...)
 }
+
+// originLen is the length of an engine's origin in 'q' messages.
+const originLen = 16
 
 // appendHeader appends the project and channel.
 func appendHeader(b []byte, project, channel string) []byte {
@@ -198,6 +206,12 @@ func decodeMessage(s string) (message, error) {
 		}
 		m.sp = engine.StreamPosition{Offset: o, Epoch: epoch}
 		s = rest
+	case kindLocalPub:
+		if len(s) < originLen {
+			return m, errMalformed
+		}
+		m.kind = kindPublication
+		s = s[originLen:]
 	case kindJoin, kindLeave:
 	default:
 		return m, errMalformed

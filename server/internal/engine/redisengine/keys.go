@@ -43,10 +43,7 @@ type chanNames struct {
 }
 
 func (e *Engine) names(project, channel string) chanNames {
-	head := e.prefix + "." + escape(project) + "." + escape(channel)
-	if e.clustered {
-		head = "{" + head + "}"
-	}
+	head := e.pubsubChannel(project, channel)
 	return chanNames{
 		pubsub:         head,
 		stream:         head + ".stream",
@@ -54,6 +51,15 @@ func (e *Engine) names(project, channel string) chanNames {
 		presence:       head + ".presence",
 		presenceExpiry: head + ".presence.expiry",
 	}
+}
+
+// pubsubChannel is names(project, channel).pubsub, without the other names.
+func (e *Engine) pubsubChannel(project, channel string) string {
+	head := e.prefix + "." + escape(project) + "." + escape(channel)
+	if e.clustered {
+		head = "{" + head + "}"
+	}
+	return head
 }
 
 // result is the key of the idempotent result of a publication with key.

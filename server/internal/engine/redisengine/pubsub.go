@@ -551,6 +551,9 @@ func (c *subConn) receive() {
 		last = time.Now()
 		switch m := msg.(type) {
 		case *redis.Message:
+			if s.e.ownMessage(m.Payload) {
+				continue // handed to this node when it was published
+			}
 			if !s.e.dispatch(delivery{s: s, channel: m.Channel, payload: m.Payload}) {
 				return
 			}
@@ -636,4 +639,9 @@ func mapKeys(m map[string]struct{}) []string {
 		keys = append(keys, k)
 	}
 	return keys
+}
+
+// ownMessage reports a publication this engine sent, which its node already has.
+func (e *Engine) ownMessage(payload string) bool {
+	return len(payload) > originLen && payload[0] == kindLocalPub && payload[1:1+originLen] == e.origin
 }

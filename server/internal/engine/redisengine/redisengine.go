@@ -27,6 +27,7 @@ import (
 	"fmt"
 	"github.com/centrifugehq/centrifuge/server/internal/metrics"
 	"log/slog"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -45,7 +46,6 @@ const (
 	DefaultHistoryMetaTTL      = 30 * 24 * time.Hour
 	DefaultIdempotentResultTTL = 5 * time.Minute
 	DefaultTimeout             = time.Second
-	DefaultWorkers             = 16
 )
 
 // workerQueue is the capacity of each delivery worker's queue. A full queue
@@ -87,7 +87,10 @@ type Config struct {
 	Timeout time.Duration
 	// Workers is the number of goroutines that hand received messages to the
 	// EventHandler. Messages of one channel always go through the same worker,
-	// in order.
+	// in order. The default is GOMAXPROCS: handing a message over costs no
+	// goroutine switch while the worker is busy, and fanning out does not
+	// block (it queues frames), so more workers than processors only add
+	// switches.
 	Workers int
 	// Logger receives connection losses and undecodable messages; nil means
 	// slog.Default().
@@ -103,8 +106,10 @@ type Engine struct {
 	prefix    string // escaped Config.Prefix
 	clustered bool
 	control   string // control PUB/SUB channel
-	log       *slog.Logger
-	shards    []*shard
+	// origin tags the publications this engine sends without history.
+	origin string
+	log    *slog.Logger
+	shards []*shard
 
 	handler atomic.Pointer[handlerRef]
 	closed  atomic.Bool
@@ -163,7 +168,7 @@ func New(cfg Config) (*Engine, error) {
 		cfg.Timeout = DefaultTimeout
 	}
 	if cfg.Workers == 0 {
-		cfg.Workers = DefaultWorkers
+		cfg.Workers = runtime.GOMAXPROCS(0)
 	}
 	log := cfg.Logger
 	if log == nil {
@@ -178,6 +183,7 @@ func New(cfg Config) (*Engine, error) {
 	}
 	e.ctx, e.cancel = context.WithCancel(context.Background())
 	e.control = controlChannel(e.prefix, e.clustered)
+	e.origin = newEpoch() // 16 random hex digits (originLen)
 
 	for i, u := range cfg.URLs {
 		client, nodeOpts, err := e.newClient(u)
@@ -382,17 +388,28 @@ func (e *Engine) Publish(ctx context.Context, project, channel string, data []by
 		return engine.StreamPosition{}, false, err
 	}
 	withHistory := opts.HistorySize > 0 && opts.HistoryTTL > 0
-	n := e.names(project, channel)
 	sh := e.shardFor(project, channel)
+	if !withHistory && opts.IdempotencyKey == "" {
+		// The hot path: one buffer, and only the PUB/SUB channel's name.
+		msg := make([]byte, 0, 32+len(project)+len(channel)+len(data))
+		msg = append(msg, kindLocalPub)
+		msg = append(msg, e.origin...)
+		msg = appendPub(appendHeader(msg, project, channel), data, opts.ClientInfo, opts.Tags)
+		ps := e.pubsubChannel(project, channel)
+		if err := e.publishRaw(ctx, sh, ps, msg); err != nil {
+			return engine.StreamPosition{}, false, e.wrap(ctx, "publish", err)
+		}
+		// This node's subscribers get it now, not after a trip through
+		// Redis: the copy Redis sends back is skipped (see ownMessage).
+		// Without history there is no offset whose order this could break.
+		if ref := e.handler.Load(); ref != nil && sh.subs.wanted(ps) {
+			ref.h.HandlePublication(project, channel, &engine.Publication{Data: data, Info: opts.ClientInfo, Tags: opts.Tags}, engine.StreamPosition{})
+		}
+		return engine.StreamPosition{}, false, nil
+	}
+	n := e.names(project, channel)
 	header := appendHeader(nil, project, channel)
 	pub := appendPub(nil, data, opts.ClientInfo, opts.Tags)
-
-	if !withHistory && opts.IdempotencyKey == "" {
-		msg := make([]byte, 0, 4+len(header)+len(pub))
-		msg = append(msg, kindPublication, '0', ' ', ' ')
-		msg = append(append(msg, header...), pub...)
-		return engine.StreamPosition{}, false, e.wrap(ctx, "publish", e.publishRaw(ctx, sh, n.pubsub, msg))
-	}
 
 	size, ttl, resultTTL := 0, int64(0), int64(0)
 	if withHistory {

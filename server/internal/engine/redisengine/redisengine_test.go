@@ -276,6 +276,60 @@ func TestTwoNodes(t *testing.T) {
 	}
 }
 
+// A publication without history reaches the publishing node's handler once,
+// at once (not through Redis), and the other node's once, through Redis, in
+// order on both.
+func TestOwnPublicationsHandledOnce(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := redistest.Start(t)
+	prefix := uniquePrefix()
+	a := newEngine(t, redisengine.Config{URLs: []string{s.URL}, Prefix: prefix})
+	b := newEngine(t, redisengine.Config{URLs: []string{s.URL}, Prefix: prefix})
+	ha, hb := run(t, a), run(t, b)
+	for _, e := range []*redisengine.Engine{a, b} {
+		if err := e.Subscribe("p", "c"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const n = 50
+	for i := range n {
+		if _, _, err := a.Publish(ctx, "p", "c", []byte(strconv.Itoa(i)), engine.PublishOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		// Delivered to node A before Publish returned.
+		select {
+		case ev := <-ha.pubs:
+			if string(ev.pub.Data) != strconv.Itoa(i) {
+				t.Fatalf("node A got %s, want %d", ev.pub.Data, i)
+			}
+		default:
+			t.Fatalf("publication %d not handed to node A when Publish returned", i)
+		}
+	}
+	for i := range n {
+		if ev := receive(t, hb.pubs, "publication on node B"); string(ev.pub.Data) != strconv.Itoa(i) {
+			t.Fatalf("node B got %s, want %d", ev.pub.Data, i)
+		}
+	}
+	// Redis's copies of node A's own publications are not handled again, and
+	// a channel node A is not subscribed to is not handled at all.
+	if _, _, err := a.Publish(ctx, "p", "elsewhere", []byte(`1`), engine.PublishOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.PublishJoin(ctx, "p", "c", &engine.ClientInfo{User: "u", Client: "sync"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := receive(t, ha.joins, "join on node A"); got != "sync" {
+		t.Fatalf("join %q", got) // everything Redis sent before the join has been handled
+	}
+	select {
+	case ev := <-ha.pubs:
+		t.Fatalf("node A handled a publication twice: %s in %s", ev.pub.Data, ev.channel)
+	default:
+	}
+}
+
 // Different prefixes are different deployments.
 func TestPrefixIsolation(t *testing.T) {
 	t.Parallel()

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"github.com/gorilla/websocket"
 
@@ -289,13 +290,10 @@ func (t directTransport) TryWrite(b []byte) (int, error) {
 		err error
 	)
 	for {
-		n, err = syscall.Write(t.fd, b)
+		n, err = send(t.fd, b)
 		if err != syscall.EINTR {
 			break
 		}
-	}
-	if n < 0 {
-		n = 0
 	}
 	switch {
 	case err == syscall.EAGAIN || (err == nil && n < len(b)):
@@ -309,3 +307,21 @@ func (t directTransport) TryWrite(b []byte) (int, error) {
 
 // WriteRest writes the end of the message TryWrite left partial.
 func (t directTransport) WriteRest(b []byte) error { return t.writeBlocking(b, true) }
+
+// send is send(2) with MSG_DONTWAIT: on a socket it is write(2) without the
+// file layer's work (position lock, notifications), which shows in the
+// fan-out profile. It never blocks, so it is a raw system call: the Go
+// scheduler does not hand the processor to another thread meanwhile, which,
+// one send after another, kept its monitor thread waking every 20 µs. It
+// returns the bytes sent (0 on error).
+func send(fd int, b []byte) (int, error) {
+	if len(b) == 0 {
+		return 0, nil
+	}
+	r, _, errno := syscall.RawSyscall6(syscall.SYS_SENDTO, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)),
+		syscall.MSG_DONTWAIT|syscall.MSG_NOSIGNAL, 0, 0)
+	if errno != 0 {
+		return 0, errno
+	}
+	return int(r), nil
+}
