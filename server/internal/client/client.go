@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"errors"
+	"hash/maphash"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -72,9 +73,10 @@ type Client struct {
 	refreshFailures int
 
 	q writeQueue
-	// direct is t when it can write without blocking (written by the flusher).
-	direct DirectWriter
-	done   chan struct{}
+	// direct is t when it can write without blocking, by flusher.
+	direct  DirectWriter
+	flusher *flusher
+	done    chan struct{}
 
 	lastSeen     atomic.Int64 // unix nanoseconds of the last frame from the client
 	pingSentAt   atomic.Int64
@@ -130,7 +132,9 @@ func New(n *hub.Node, t Transport, project string) (*Client, error) {
 		subs:    map[string]*sub{},
 		done:    make(chan struct{}),
 	}
-	c.direct, _ = t.(DirectWriter)
+	if c.direct, _ = t.(DirectWriter); c.direct != nil {
+		c.flusher = flusherFor(maphash.String(flusherSeed, c.id))
+	}
 	c.log = n.Log().With("client", c.id, "transport", t.Name(), "project", p.Name)
 	c.ctx, c.cancel = context.WithCancel(n.Background())
 	if r, ok := t.(HTTPRequest); ok {

@@ -2,6 +2,7 @@ package client
 
 import (
 	"errors"
+	"hash/maphash"
 	"runtime"
 	"sync"
 	"time"
@@ -50,27 +51,38 @@ type DirectWriter interface {
 // flushBatch is how many connections a flusher takes from the ready list at once.
 const flushBatch = 64
 
-// flusher writes the queues of DirectWriter connections.
+// flusher writes the queues of DirectWriter connections. There is one per
+// processor (GOMAXPROCS at the first connection), each with its own ready
+// list and goroutine; a connection always goes to the same one, so that
+// fan-out on many cores does not contend on one lock.
 type flusher struct {
-	once  sync.Once
 	mu    sync.Mutex
 	cond  *sync.Cond
 	ready []*Client
 	head  int
 }
 
-var flushers flusher
+var (
+	flushersOnce sync.Once
+	flushers     []*flusher
+	flusherSeed  = maphash.MakeSeed()
+)
 
-func (f *flusher) start() {
-	f.cond = sync.NewCond(&f.mu)
-	for range runtime.GOMAXPROCS(0) {
-		go f.run()
-	}
+// flusherFor returns the flusher of a connection with the given hash.
+func flusherFor(h uint64) *flusher {
+	flushersOnce.Do(func() {
+		for range runtime.GOMAXPROCS(0) {
+			f := &flusher{}
+			f.cond = sync.NewCond(&f.mu)
+			flushers = append(flushers, f)
+			go f.run()
+		}
+	})
+	return flushers[h%uint64(len(flushers))]
 }
 
 // add puts c, whose queue it is now responsible for, on the ready list.
 func (f *flusher) add(c *Client) {
-	f.once.Do(f.start)
 	f.mu.Lock()
 	f.ready = append(f.ready, c)
 	f.mu.Unlock()
@@ -116,7 +128,7 @@ func (f *flusher) run() {
 // schedule makes a writer responsible for c's queue (push reported it idle).
 func (c *Client) schedule() {
 	if c.direct != nil {
-		flushers.add(c)
+		c.flusher.add(c)
 		return
 	}
 	go c.drain(nil)
@@ -141,7 +153,7 @@ func (c *Client) flushDirect(frames [][]byte, buf []byte) ([][]byte, []byte) {
 	case err == nil:
 		c.node.ObserveWriteDelay(since)
 		if c.q.release() {
-			flushers.add(c)
+			c.flusher.add(c)
 		}
 	case errors.Is(err, ErrWouldBlock):
 		// The client reads slower than we write: its own goroutine waits.
