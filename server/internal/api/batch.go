@@ -4,12 +4,11 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"sync"
-	"sync/atomic"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/centrifugehq/centrifuge/server/internal/api/gen"
+	"github.com/centrifugehq/centrifuge/server/internal/parallel"
 	"github.com/centrifugehq/centrifuge/server/internal/protocol"
 )
 
@@ -103,43 +102,10 @@ func (h *Handler) command(ctx context.Context, cl call, cmd *gen.Command) gen.Re
 // forEach calls fn for 0 <= i < n: in order, or concurrently (at most
 // concurrency at a time) when parallel. A panic in fn is re-raised in the
 // caller's goroutine, where Echo's Recover middleware can handle it.
-func forEach(n int, parallel bool, fn func(i int)) {
-	if !parallel || n < 2 {
-		for i := range n {
-			fn(i)
-		}
-		return
+func forEach(n int, concurrent bool, fn func(i int)) {
+	limit := 1
+	if concurrent {
+		limit = concurrency
 	}
-	// A few workers take the indexes in turn (not a goroutine per item: each
-	// new goroutine would grow its stack again for the deep publish path).
-	var (
-		wg       sync.WaitGroup
-		next     atomic.Int64
-		panicked = make(chan any, 1)
-	)
-	for range min(n, concurrency) {
-		wg.Go(func() {
-			defer func() {
-				if p := recover(); p != nil {
-					select {
-					case panicked <- p:
-					default:
-					}
-				}
-			}()
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= n {
-					return
-				}
-				fn(i)
-			}
-		})
-	}
-	wg.Wait()
-	select {
-	case p := <-panicked:
-		panic(p)
-	default:
-	}
+	parallel.ForEach(n, limit, fn)
 }

@@ -76,6 +76,14 @@ func (f *fakeService) Publish(_ context.Context, project, channel string, data [
 	return f.position, nil
 }
 
+func (f *fakeService) Broadcast(ctx context.Context, project string, channels []string, data []byte, opts api.PublishOptions) []api.PublishResult {
+	out := make([]api.PublishResult, len(channels))
+	for i, ch := range channels {
+		out[i].Position, out[i].Err = f.Publish(ctx, project, ch, data, opts)
+	}
+	return out
+}
+
 func (f *fakeService) Subscribe(_ context.Context, project, user, channel, client string) error {
 	return f.record("subscribe", project, user, channel, client)
 }

@@ -167,23 +167,36 @@ func (h *Handler) publish(ctx context.Context, cl call, req *gen.PublishRequest)
 	return &gen.PublishResult{Offset: sp.Offset, Epoch: sp.Epoch}, nil
 }
 
-// broadcast publishes into every channel concurrently; one channel's failure is
-// its own response and does not fail the others.
+// broadcast publishes into every channel; one channel's failure is its own
+// response and does not fail the others.
 func (h *Handler) broadcast(ctx context.Context, cl call, req *gen.BroadcastRequest) (*gen.BroadcastResult, error) {
 	if len(req.Channels) == 0 || len(req.Data) == 0 {
 		return nil, protocol.ErrBadRequest
 	}
 	responses := make([]gen.PublishResponse, len(req.Channels))
-	forEach(len(req.Channels), true, func(i int) {
-		res, err := h.publish(ctx, cl, &gen.PublishRequest{
-			Channel:        req.Channels[i],
-			Data:           req.Data,
-			SkipHistory:    req.SkipHistory,
-			Tags:           req.Tags,
-			IdempotencyKey: req.IdempotencyKey,
-		})
-		responses[i] = gen.PublishResponse{Result: res, Error: h.methodError(cl, "broadcast", err)}
+	channels := make([]string, 0, len(req.Channels))
+	idx := make([]int, 0, len(req.Channels))
+	for i, ch := range req.Channels {
+		if ch == "" {
+			responses[i].Error = h.methodError(cl, "broadcast", protocol.ErrBadRequest)
+			continue
+		}
+		channels = append(channels, ch)
+		idx = append(idx, i)
+	}
+	results := h.svc.Broadcast(ctx, cl.project, channels, req.Data, PublishOptions{
+		SkipHistory:    req.SkipHistory,
+		Tags:           req.Tags,
+		IdempotencyKey: req.IdempotencyKey,
 	})
+	for k, r := range results {
+		resp := &responses[idx[k]]
+		if r.Err != nil {
+			resp.Error = h.methodError(cl, "broadcast", r.Err)
+			continue
+		}
+		resp.Result = &gen.PublishResult{Offset: r.Position.Offset, Epoch: r.Position.Epoch}
+	}
 	return &gen.BroadcastResult{Responses: responses}, nil
 }
 

@@ -17,6 +17,12 @@ type PublishOptions struct {
 	IdempotencyKey string
 }
 
+// PublishResult is one channel's outcome of a broadcast.
+type PublishResult struct {
+	Position engine.StreamPosition
+	Err      error
+}
+
 // RefreshOptions for a server-side refresh of a user's (or one client's) connections.
 type RefreshOptions struct {
 	// Expired disconnects the connections at once with 3005.
@@ -47,6 +53,9 @@ type NodeInfo struct {
 // any other error is an internal error (code 100).
 type Service interface {
 	Publish(ctx context.Context, project, channel string, data []byte, opts PublishOptions) (engine.StreamPosition, error)
+	// Broadcast publishes data into each channel, as Publish would; results[i]
+	// is channels[i]'s outcome, and one channel's failure does not fail the others.
+	Broadcast(ctx context.Context, project string, channels []string, data []byte, opts PublishOptions) (results []PublishResult)
 	// Subscribe subscribes every connection of user (or only client, when set) to channel.
 	Subscribe(ctx context.Context, project, user, channel, client string) error
 	// Unsubscribe unsubscribes user's connections (or only client) from channel.

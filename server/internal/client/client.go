@@ -103,6 +103,9 @@ type sub struct {
 	// subscriptions): the subscribe reply's, then each publication's.
 	epoch  string
 	offset uint64
+	// live: s is c.subs[s.ch] (guarded by c.mu); deliveries to a sub that
+	// is no longer live are dropped.
+	live bool
 	// subscribing buffers deliveries until the subscribe reply is queued.
 	subscribing bool
 	buffer      []buffered
@@ -218,6 +221,7 @@ func (c *Client) close(d protocol.Disconnect, flush bool) {
 		c.closeD = d
 		subs := make([]*sub, 0, len(c.subs))
 		for _, s := range c.subs {
+			s.live = false
 			subs = append(subs, s)
 		}
 		c.subs = map[string]*sub{}

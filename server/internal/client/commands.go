@@ -191,17 +191,16 @@ func (c *Client) prepareSub(ctx context.Context, p subParams) (*sub, *protocol.S
 		return nil, nil, errSubLimit
 	}
 	c.subs[p.ch] = s
+	s.live = true
 	c.mu.Unlock()
 
 	undo := func() {
 		c.mu.Lock()
-		if c.subs[p.ch] == s {
-			delete(c.subs, p.ch)
-		}
+		c.dropSubLocked(s)
 		c.mu.Unlock()
 		c.removeSub(context.Background(), s)
 	}
-	if err := c.node.AddSub(c.project.Name, p.ch, c); err != nil {
+	if err := c.node.AddSub(c.project.Name, p.ch, subConn{c, s}); err != nil {
 		undo()
 		return nil, nil, fmt.Errorf("broker subscribe: %w", err)
 	}
@@ -327,6 +326,40 @@ func (c *Client) Deliver(ch string, frame []byte, pos engine.StreamPosition, kin
 	c.deliverLocked(s, frame, pos, kind)
 }
 
+// subConn is how a subscription is registered in the hub: the connection,
+// and the subscription a delivery is for, so that delivering needs no lookup
+// by channel name.
+type subConn struct {
+	*Client
+	s *sub
+}
+
+// Deliver queues a frame for the subscription, unless it has ended.
+func (r subConn) Deliver(_ string, frame []byte, pos engine.StreamPosition, kind hub.Kind) {
+	c, s := r.Client, r.s
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !s.live || c.status == statusClosed {
+		return
+	}
+	if s.subscribing {
+		s.buffer = append(s.buffer, buffered{frame: frame, pos: pos, kind: kind})
+		return
+	}
+	c.deliverLocked(s, frame, pos, kind)
+}
+
+// dropSubLocked (c.mu held) removes s from c.subs if it is there; it
+// reports whether it was.
+func (c *Client) dropSubLocked(s *sub) bool {
+	if c.subs[s.ch] != s {
+		return false
+	}
+	s.live = false
+	delete(c.subs, s.ch)
+	return true
+}
+
 // deliverLocked (c.mu held) queues a frame for a live subscription. For a
 // recoverable subscription it keeps the stream position: a publication
 // already covered is dropped, and a gap or a new epoch (publications lost
@@ -354,10 +387,9 @@ func (c *Client) deliverLocked(s *sub, frame []byte, pos engine.StreamPosition, 
 // insufficientLocked (c.mu held) ends a subscription whose stream has a gap
 // with unsubscribe code 2500: the client resubscribes and recovers.
 func (c *Client) insufficientLocked(s *sub) {
-	if c.subs[s.ch] != s {
+	if !c.dropSubLocked(s) {
 		return
 	}
-	delete(c.subs, s.ch)
 	frame, err := protocol.EncodePush(&protocol.Push{Channel: s.ch, Unsubscribe: &protocol.Unsubscribe{
 		Code: protocol.UnsubscribeCodeInsufficient, Reason: "insufficient state",
 	}})
@@ -567,7 +599,7 @@ func (c *Client) ServerUnsubscribe(ch string, code uint32, reason string) {
 			c.mu.Unlock()
 			return
 		}
-		delete(c.subs, ch)
+		c.dropSubLocked(s)
 		frame, err := protocol.EncodePush(&protocol.Push{Channel: ch, Unsubscribe: &protocol.Unsubscribe{Code: code, Reason: reason}})
 		if err == nil {
 			c.enqueue(frame)
@@ -586,7 +618,7 @@ func (c *Client) handleUnsubscribe(ctx context.Context, req *protocol.Unsubscrib
 	c.mu.Lock()
 	s := c.subs[req.Channel]
 	if s != nil {
-		delete(c.subs, req.Channel)
+		c.dropSubLocked(s)
 	}
 	c.mu.Unlock()
 	if s != nil {

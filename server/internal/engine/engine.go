@@ -134,6 +134,16 @@ type Broker interface {
 	Close(ctx context.Context) error
 }
 
+// ManyPublisher is implemented by brokers that publish one message to many
+// channels for less than a Publish each (the Redis engine: pipelines instead
+// of a round trip per channel).
+type ManyPublisher interface {
+	// PublishMany publishes data to each of project's channels without saving
+	// it to history; opts.HistorySize and opts.IdempotencyKey must be unset.
+	// errs[i] is the result for channels[i] (nil: published).
+	PublishMany(ctx context.Context, project string, channels []string, data []byte, opts PublishOptions) (errs []error)
+}
+
 // PresenceStats counts a channel's connections and unique users.
 type PresenceStats struct {
 	NumClients int

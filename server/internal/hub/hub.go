@@ -5,6 +5,7 @@ package hub
 
 import (
 	"hash/maphash"
+	"slices"
 	"sync"
 
 	"github.com/centrifugehq/centrifuge/server/internal/api"
@@ -60,7 +61,41 @@ type shard struct {
 	subMu sync.Mutex
 	// mu guards channels; held only briefly, never while calling the broker.
 	mu       sync.RWMutex
-	channels map[chanKey]map[string]Conn
+	channels map[chanKey]*subscribers
+}
+
+// subscribers are a channel's local subscribers: a slice to fan out over
+// (iterating a map costs more than the delivery for small channels) and the
+// position of each connection id in it, for O(1) removal.
+type subscribers struct {
+	conns []Conn
+	index map[string]int
+}
+
+func (ss *subscribers) add(c Conn) {
+	if _, ok := ss.index[c.ID()]; ok {
+		return
+	}
+	ss.index[c.ID()] = len(ss.conns)
+	ss.conns = append(ss.conns, c)
+}
+
+// remove reports whether c was a subscriber.
+func (ss *subscribers) remove(id string) bool {
+	i, ok := ss.index[id]
+	if !ok {
+		return false
+	}
+	last := len(ss.conns) - 1
+	if i != last {
+		moved := ss.conns[last]
+		ss.conns[i] = moved
+		ss.index[moved.ID()] = i
+	}
+	ss.conns[last] = nil
+	ss.conns = ss.conns[:last]
+	delete(ss.index, id)
+	return true
 }
 
 // Hub indexes connections by id and user, and subscribers by channel.
@@ -80,7 +115,7 @@ func newHub() *Hub {
 		users: map[userKey]map[string]Conn{},
 	}
 	for i := range h.shards {
-		h.shards[i].channels = map[chanKey]map[string]Conn{}
+		h.shards[i].channels = map[chanKey]*subscribers{}
 	}
 	return h
 }
@@ -174,12 +209,12 @@ func (h *Hub) addSub(project, channel string, c Conn, first func() error) error 
 		}
 	}
 	s.mu.Lock()
-	m := s.channels[k]
-	if m == nil {
-		m = map[string]Conn{}
-		s.channels[k] = m
+	ss := s.channels[k]
+	if ss == nil {
+		ss = &subscribers{index: map[string]int{}}
+		s.channels[k] = ss
 	}
-	m[c.ID()] = c
+	ss.add(c)
 	s.mu.Unlock()
 	return nil
 }
@@ -192,13 +227,12 @@ func (h *Hub) removeSub(project, channel string, c Conn, last func()) {
 	s.subMu.Lock()
 	defer s.subMu.Unlock()
 	s.mu.Lock()
-	m := s.channels[k]
-	if _, ok := m[c.ID()]; !ok {
+	ss := s.channels[k]
+	if ss == nil || !ss.remove(c.ID()) {
 		s.mu.Unlock()
 		return
 	}
-	delete(m, c.ID())
-	empty := len(m) == 0
+	empty := len(ss.conns) == 0
 	if empty {
 		delete(s.channels, k)
 	}
@@ -215,18 +249,18 @@ func (h *Hub) broadcast(project, channel string, pos engine.StreamPosition, kind
 	s := h.shard(k)
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	m := s.channels[k]
-	if len(m) == 0 {
+	ss := s.channels[k]
+	if ss == nil || len(ss.conns) == 0 {
 		return 0, nil
 	}
 	frame, err := encode()
 	if err != nil {
 		return 0, err
 	}
-	for _, c := range m {
+	for _, c := range ss.conns {
 		c.Deliver(channel, frame, pos, kind)
 	}
-	return len(m), nil
+	return len(ss.conns), nil
 }
 
 // subscribers returns the channel's local subscribers.
@@ -235,12 +269,11 @@ func (h *Hub) subscribers(project, channel string) []Conn {
 	s := h.shard(k)
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	m := s.channels[k]
-	out := make([]Conn, 0, len(m))
-	for _, c := range m {
-		out = append(out, c)
+	ss := s.channels[k]
+	if ss == nil {
+		return nil
 	}
-	return out
+	return slices.Clone(ss.conns)
 }
 
 // channels returns project's channels with their local subscriber counts.
@@ -249,9 +282,9 @@ func (h *Hub) channels(project string) map[string]int {
 	for i := range h.shards {
 		s := &h.shards[i]
 		s.mu.RLock()
-		for k, m := range s.channels {
+		for k, ss := range s.channels {
 			if k.project == project {
-				out[k.channel] = len(m)
+				out[k.channel] = len(ss.conns)
 			}
 		}
 		s.mu.RUnlock()
@@ -268,8 +301,8 @@ func (h *Hub) counts() (clients, users, subs, channels int) {
 		s := &h.shards[i]
 		s.mu.RLock()
 		channels += len(s.channels)
-		for _, m := range s.channels {
-			subs += len(m)
+		for _, ss := range s.channels {
+			subs += len(ss.conns)
 		}
 		s.mu.RUnlock()
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/centrifugehq/centrifuge/server/internal/config"
 	"github.com/centrifugehq/centrifuge/server/internal/engine"
 	"github.com/centrifugehq/centrifuge/server/internal/metrics"
+	"github.com/centrifugehq/centrifuge/server/internal/parallel"
 	"github.com/centrifugehq/centrifuge/server/internal/protocol"
 	"github.com/centrifugehq/centrifuge/server/internal/proxy"
 	"github.com/centrifugehq/centrifuge/server/internal/structure"
@@ -250,6 +251,58 @@ func (n *Node) Publish(ctx context.Context, project, ch string, data []byte, opt
 		return engine.StreamPosition{}, fmt.Errorf("publish: %w", err)
 	}
 	return sp, nil
+}
+
+// broadcastConcurrency bounds the concurrent publishes of one Broadcast that
+// the engine cannot publish together: with the Redis engine each waits for a
+// round trip, and concurrent ones share a pipeline.
+const broadcastConcurrency = 1024
+
+// Broadcast publishes data into each channel of project. Channels without
+// history go to the engine together when it is an engine.ManyPublisher (one
+// pipeline for many channels with Redis); the others are published one by
+// one, concurrently.
+func (n *Node) Broadcast(ctx context.Context, project string, channels []string, data []byte, opts api.PublishOptions) []api.PublishResult {
+	results := make([]api.PublishResult, len(channels))
+	p, err := n.project(project)
+	if err != nil {
+		for i := range results {
+			results[i].Err = err
+		}
+		return results
+	}
+	mp, _ := n.engine.(engine.ManyPublisher)
+	var many, each []int
+	for i, ch := range channels {
+		_, chOpts, err := n.ResolveChannel(p, ch)
+		if err != nil {
+			results[i].Err = err
+			continue
+		}
+		if mp != nil && opts.IdempotencyKey == "" && (opts.SkipHistory || !chOpts.HistoryEnabled()) {
+			many = append(many, i)
+			continue
+		}
+		each = append(each, i)
+	}
+	if len(many) > 0 {
+		names := make([]string, len(many))
+		for k, i := range many {
+			names[k] = channels[i]
+		}
+		for k, err := range mp.PublishMany(ctx, p.Name, names, data, engine.PublishOptions{Tags: opts.Tags}) {
+			if err != nil {
+				results[many[k]].Err = fmt.Errorf("publish: %w", err)
+				continue
+			}
+			n.countPublished(p.Name)
+		}
+	}
+	parallel.ForEach(len(each), broadcastConcurrency, func(k int) {
+		i := each[k]
+		results[i].Position, results[i].Err = n.Publish(ctx, project, channels[i], data, opts)
+	})
+	return results
 }
 
 // control is a message between nodes (through the engine's control channel).

@@ -322,6 +322,19 @@ func (e *Engine) PublishJoin(ctx context.Context, project, channel string, info 
 	return e.publishPresenceEvent(ctx, eventJoin, project, channel, info)
 }
 
+var _ engine.ManyPublisher = (*Engine)(nil)
+
+// PublishMany publishes data to each channel in turn, on the caller's
+// goroutine: a publication here never waits, so goroutines would only add
+// switches.
+func (e *Engine) PublishMany(ctx context.Context, project string, channels []string, data []byte, opts engine.PublishOptions) []error {
+	errs := make([]error, len(channels))
+	for i, ch := range channels {
+		_, _, errs[i] = e.Publish(ctx, project, ch, data, opts)
+	}
+	return errs
+}
+
 // PublishLeave delivers a leave to the handler if this node is subscribed.
 func (e *Engine) PublishLeave(ctx context.Context, project, channel string, info *engine.ClientInfo) error {
 	return e.publishPresenceEvent(ctx, eventLeave, project, channel, info)

@@ -5,6 +5,8 @@ import (
 	"runtime"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/centrifugehq/centrifuge/server/internal/engine"
 )
 
 // Publishing without history is one PUBLISH (SPUBLISH in a cluster) per
@@ -117,4 +119,64 @@ func (e *Engine) publishCmd(ctx context.Context, c redis.Cmdable, ch string, msg
 		return c.SPublish(ctx, ch, msg)
 	}
 	return c.Publish(ctx, ch, msg)
+}
+
+var _ engine.ManyPublisher = (*Engine)(nil)
+
+// PublishMany publishes data to each channel without history: the PUBLISH
+// commands of one shard go out in pipelines of publishBatch, from the
+// caller's goroutine, and this node's subscribers get each publication as its
+// pipeline returns (as Publish does).
+func (e *Engine) PublishMany(ctx context.Context, project string, channels []string, data []byte, opts engine.PublishOptions) []error {
+	errs := make([]error, len(channels))
+	if err := e.check(ctx); err != nil {
+		for i := range errs {
+			errs[i] = err
+		}
+		return errs
+	}
+	type item struct {
+		i   int
+		ps  string
+		msg []byte
+	}
+	byShard := make(map[*shard][]item, len(e.shards))
+	for i, ch := range channels {
+		sh := e.shardFor(project, ch)
+		byShard[sh] = append(byShard[sh], item{i, e.pubsubChannel(project, ch), e.localPubMessage(project, ch, data, opts)})
+	}
+	ref := e.handler.Load()
+	// One publication for every channel's delivery: the handler encodes it
+	// and does not keep it.
+	pub := &engine.Publication{Data: data, Info: opts.ClientInfo, Tags: opts.Tags}
+	for sh, items := range byShard {
+		for len(items) > 0 {
+			chunk := items[:min(len(items), publishBatch)]
+			items = items[len(chunk):]
+			cmds, err := sh.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+				for _, it := range chunk {
+					e.publishCmd(ctx, p, it.ps, it.msg)
+				}
+				return nil
+			})
+			var local []bool
+			if ref != nil {
+				local = sh.subs.wantedEach(len(chunk), func(k int) string { return chunk[k].ps })
+			}
+			for k, it := range chunk {
+				cerr := err
+				if k < len(cmds) {
+					cerr = cmds[k].Err()
+				}
+				if cerr != nil {
+					errs[it.i] = e.wrap(ctx, "publish", cerr)
+					continue
+				}
+				if local != nil && local[k] {
+					ref.h.HandlePublication(project, channels[it.i], pub, engine.StreamPosition{})
+				}
+			}
+		}
+	}
+	return errs
 }

@@ -113,6 +113,18 @@ func (s *subscriber) wanted(ch string) bool {
 	return ok
 }
 
+// wantedEach reports, under one lock, whether each of n channels (name(k))
+// is wanted.
+func (s *subscriber) wantedEach(n int, name func(k int) string) []bool {
+	out := make([]bool, n)
+	s.mu.RLock()
+	for k := range out {
+		_, out[k] = s.channels[name(k)]
+	}
+	s.mu.RUnlock()
+	return out
+}
+
 // subscribe adds ch to the wanted channels and subscribes it if connected.
 // It waits up to Timeout for the confirmation when connected or before the
 // first connection; when Redis is known to be unreachable it returns at once,

@@ -391,12 +391,8 @@ func (e *Engine) Publish(ctx context.Context, project, channel string, data []by
 	sh := e.shardFor(project, channel)
 	if !withHistory && opts.IdempotencyKey == "" {
 		// The hot path: one buffer, and only the PUB/SUB channel's name.
-		msg := make([]byte, 0, 32+len(project)+len(channel)+len(data))
-		msg = append(msg, kindLocalPub)
-		msg = append(msg, e.origin...)
-		msg = appendPub(appendHeader(msg, project, channel), data, opts.ClientInfo, opts.Tags)
 		ps := e.pubsubChannel(project, channel)
-		if err := e.publishRaw(ctx, sh, ps, msg); err != nil {
+		if err := e.publishRaw(ctx, sh, ps, e.localPubMessage(project, channel, data, opts)); err != nil {
 			return engine.StreamPosition{}, false, e.wrap(ctx, "publish", err)
 		}
 		// This node's subscribers get it now, not after a trip through
@@ -441,6 +437,15 @@ func (e *Engine) Publish(ctx context.Context, project, channel string, data []by
 		return engine.StreamPosition{}, false, fmt.Errorf("redisengine: publish: reply %q: %w", posStr, err)
 	}
 	return sp, suppressed == 1, nil
+}
+
+// localPubMessage encodes a publication without history as a 'q' message
+// tagged with this engine's origin.
+func (e *Engine) localPubMessage(project, channel string, data []byte, opts engine.PublishOptions) []byte {
+	msg := make([]byte, 0, 32+len(project)+len(channel)+len(data))
+	msg = append(msg, kindLocalPub)
+	msg = append(msg, e.origin...)
+	return appendPub(appendHeader(msg, project, channel), data, opts.ClientInfo, opts.Tags)
 }
 
 // PublishJoin publishes a join to the nodes subscribed to the channel.
