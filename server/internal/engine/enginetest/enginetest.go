@@ -58,6 +58,7 @@ func Run(t *testing.T, newEngine func(t *testing.T) engine.Engine) {
 		{"NoDeliveryAfterUnsubscribe", testNoDeliveryAfterUnsubscribe},
 		{"PublishWithoutSubscriberWritesHistory", testPublishWithoutSubscriberWritesHistory},
 		{"PublishWithoutHistory", testPublishWithoutHistory},
+		{"PublishMany", testPublishMany},
 		{"PublicationFields", testPublicationFields},
 		{"ProjectIsolation", testProjectIsolation},
 		{"HistorySizeTrim", testHistorySizeTrim},

@@ -116,6 +116,48 @@ func testPublishWithoutHistory(f *fixture) {
 	}
 }
 
+// testPublishMany: an engine.ManyPublisher delivers one publication to each
+// subscribed channel, none to the others, and keeps nothing in history.
+func testPublishMany(f *fixture) {
+	mp, ok := f.e.(engine.ManyPublisher)
+	if !ok {
+		return // optional: the hub publishes one by one
+	}
+	p := f.name("p")
+	subscribed := []string{f.name("a"), f.name("b"), f.name("c")}
+	for _, ch := range subscribed {
+		f.subscribe(p, ch)
+	}
+	channels := append(slices.Clone(subscribed), f.name("nobody"))
+	tags := map[string]string{"k": "v"}
+	errs := mp.PublishMany(f.ctx(), p, channels, []byte(`{"many":1}`), engine.PublishOptions{Tags: tags})
+	if len(errs) != len(channels) {
+		f.t.Fatalf("%d results for %d channels", len(errs), len(channels))
+	}
+	for i, err := range errs {
+		if err != nil {
+			f.t.Fatalf("channel %s: %v", channels[i], err)
+		}
+	}
+	got := map[string]int{}
+	for range subscribed {
+		ev := next(f, f.rec.pubs, "publication")
+		if ev.project != p || string(ev.pub.Data) != `{"many":1}` || ev.pub.Tags["k"] != "v" || ev.pub.Offset != 0 {
+			f.t.Fatalf("delivered %s/%s %s tags %v offset %d", ev.project, ev.channel, ev.pub.Data, ev.pub.Tags, ev.pub.Offset)
+		}
+		got[ev.channel]++
+	}
+	for _, ch := range subscribed {
+		if got[ch] != 1 {
+			f.t.Fatalf("deliveries per channel %v, want one to each of %v", got, subscribed)
+		}
+	}
+	quiet(f, f.rec.pubs, "publication")
+	if res := f.history(p, subscribed[0], engine.HistoryOptions{Limit: -1}); len(res.Publications) != 0 {
+		f.t.Fatalf("history kept %d publications", len(res.Publications))
+	}
+}
+
 func testPublicationFields(f *fixture) {
 	p, ch := f.name("p"), f.name("c")
 	f.subscribe(p, ch)
