@@ -60,7 +60,22 @@ type flusher struct {
 	cond  *sync.Cond
 	ready []*Client
 	head  int
+	// fresh counts connections scheduled by others (new frames for an idle
+	// queue) since the flusher last started or paused: publications keep
+	// arriving while it is behind.
+	fresh int
+	// pausing is set while run waits for the network; wake ends the wait.
+	pausing bool
+	wake    chan struct{}
 }
+
+// pauseAfter is how long the flusher writes, while publications keep
+// arriving, before it pauses for the network. With one processor the Go
+// scheduler polls the network only when nothing else is runnable (or every
+// 10 ms from its monitor), so a flusher that never stops would delay
+// incoming API calls and client frames by up to 10 ms; pausing lets them in,
+// and what they publish meanwhile is coalesced into the next writes.
+const pauseAfter = time.Millisecond
 
 var (
 	flushersOnce sync.Once
@@ -72,7 +87,7 @@ var (
 func flusherFor(h uint64) *flusher {
 	flushersOnce.Do(func() {
 		for range runtime.GOMAXPROCS(0) {
-			f := &flusher{}
+			f := &flusher{wake: make(chan struct{}, 1)}
 			f.cond = sync.NewCond(&f.mu)
 			flushers = append(flushers, f)
 			go f.run()
@@ -85,8 +100,23 @@ func flusherFor(h uint64) *flusher {
 func (f *flusher) add(c *Client) {
 	f.mu.Lock()
 	f.ready = append(f.ready, c)
+	f.fresh++
+	pausing := f.pausing
 	f.mu.Unlock()
+	if pausing {
+		select {
+		case f.wake <- struct{}{}:
+		default:
+		}
+	}
 	f.cond.Signal()
+}
+
+// readd puts c back on the ready list after a write left more queued.
+func (f *flusher) readd(c *Client) {
+	f.mu.Lock()
+	f.ready = append(f.ready, c)
+	f.mu.Unlock()
 }
 
 func (f *flusher) run() {
@@ -95,10 +125,28 @@ func (f *flusher) run() {
 		frames [][]byte
 		buf    []byte
 	)
+	busySince := time.Now()
+	pause := time.NewTimer(time.Hour)
+	pause.Stop()
 	for {
 		f.mu.Lock()
-		for f.head == len(f.ready) {
-			f.cond.Wait()
+		if f.head == len(f.ready) {
+			for f.head == len(f.ready) {
+				f.cond.Wait()
+			}
+			busySince, f.fresh = time.Now(), 0
+		} else if f.fresh > 0 && time.Since(busySince) > pauseAfter {
+			f.fresh, f.pausing = 0, true
+			f.mu.Unlock()
+			pause.Reset(pauseAfter)
+			select {
+			case <-f.wake:
+				pause.Stop()
+			case <-pause.C:
+			}
+			f.mu.Lock()
+			f.pausing = false
+			busySince = time.Now()
 		}
 		n := min(len(f.ready)-f.head, flushBatch)
 		batch = append(batch[:0], f.ready[f.head:f.head+n]...)
@@ -153,7 +201,7 @@ func (c *Client) flushDirect(frames [][]byte, buf []byte) ([][]byte, []byte) {
 	case err == nil:
 		c.node.ObserveWriteDelay(since)
 		if c.q.release() {
-			c.flusher.add(c)
+			c.flusher.readd(c)
 		}
 	case errors.Is(err, ErrWouldBlock):
 		// The client reads slower than we write: its own goroutine waits.
