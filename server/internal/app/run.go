@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -44,6 +45,9 @@ type Server struct {
 	// bg lives as long as the server (the Graphite exporter).
 	bg     context.Context
 	stopBG context.CancelFunc
+	// newConns are accepted connections that have not sent a request yet.
+	newMu    sync.Mutex
+	newConns map[net.Conn]struct{}
 	// debug serves the profiler (debug.address).
 	debug     *http.Server
 	debugAddr string
@@ -177,8 +181,10 @@ func New(cfg config.Config, log *slog.Logger) (*Server, error) {
 	}
 	api.New(node, projects, api.Options{MaxBodySize: int64(cfg.HTTP.APIMaxBodySize), Logger: log}).Register(e)
 	s.echo = e
+	s.newConns = map[net.Conn]struct{}{}
 	s.http = &http.Server{
 		Handler:           e,
+		ConnState:         s.trackConn,
 		ReadHeaderTimeout: 10 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
@@ -190,6 +196,27 @@ func New(cfg config.Config, log *slog.Logger) (*Server, error) {
 		hs.Shutdown(protocol.DisconnectShutdown)
 	})
 	return s, nil
+}
+
+// trackConn keeps the set of connections still waiting for their first request.
+func (s *Server) trackConn(c net.Conn, st http.ConnState) {
+	s.newMu.Lock()
+	defer s.newMu.Unlock()
+	if st == http.StateNew {
+		s.newConns[c] = struct{}{}
+	} else {
+		delete(s.newConns, c)
+	}
+}
+
+// closeNewConns closes the connections that have not sent a request yet.
+func (s *Server) closeNewConns() {
+	s.newMu.Lock()
+	defer s.newMu.Unlock()
+	for c := range s.newConns {
+		_ = c.Close()
+		delete(s.newConns, c)
+	}
 }
 
 // Config returns the configuration the server was built from.
@@ -232,7 +259,23 @@ func (s *Server) Start() (string, error) {
 // node) and closes the engine.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.stopping.Store(true)
-	httpErr := s.http.Shutdown(ctx)
+	done := make(chan error, 1)
+	go func() { done <- s.http.Shutdown(ctx) }()
+	// Connections that have not sent a request yet (browsers open spare
+	// ones) would hold Shutdown for 5 s, as net/http counts them idle only
+	// then; they carry nothing, so they are closed until Shutdown returns.
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	var httpErr error
+wait:
+	for {
+		s.closeNewConns()
+		select {
+		case httpErr = <-done:
+			break wait
+		case <-tick.C:
+		}
+	}
 	if s.debug != nil {
 		_ = s.debug.Close()
 	}

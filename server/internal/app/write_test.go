@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -171,4 +172,27 @@ func TestDebugListener(t *testing.T) {
 	if resp.StatusCode != http.StatusNotFound {
 		t.Fatalf("public port serves the profiler: %d", resp.StatusCode)
 	}
+}
+
+// A connection that never sends a request (browsers open spare ones) does not
+// hold a graceful shutdown back: net/http alone would wait 5 s for it.
+func TestShutdownNotHeldBySpareConnection(t *testing.T) {
+	s := startServer(t)
+	spare, err := net.Dial("tcp", s.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer spare.Close()
+	c, _ := s.connect(t, "u")
+	time.Sleep(100 * time.Millisecond) // both accepted
+	ctx, cancel := contextWithTimeout(10 * time.Second)
+	defer cancel()
+	start := time.Now()
+	if err := s.srv.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Fatalf("shutdown took %v", d.Round(time.Millisecond))
+	}
+	c.expectClose(3001)
 }
