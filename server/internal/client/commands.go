@@ -315,15 +315,9 @@ func (c *Client) activateLocked(s *sub) {
 func (c *Client) Deliver(ch string, frame []byte, pos engine.StreamPosition, kind hub.Kind) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	s := c.subs[ch]
-	if s == nil || c.status == statusClosed {
-		return
+	if s := c.subs[ch]; s != nil {
+		c.deliverToLocked(s, frame, pos, kind)
 	}
-	if s.subscribing {
-		s.buffer = append(s.buffer, buffered{frame: frame, pos: pos, kind: kind})
-		return
-	}
-	c.deliverLocked(s, frame, pos, kind)
 }
 
 // subConn is how a subscription is registered in the hub: the connection,
@@ -336,9 +330,14 @@ type subConn struct {
 
 // Deliver queues a frame for the subscription, unless it has ended.
 func (r subConn) Deliver(_ string, frame []byte, pos engine.StreamPosition, kind hub.Kind) {
-	c, s := r.Client, r.s
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.deliverToLocked(r.s, frame, pos, kind)
+}
+
+// deliverToLocked (c.mu held) queues a frame for s, buffers it while s is
+// subscribing, and drops it once s has ended or the connection closed.
+func (c *Client) deliverToLocked(s *sub, frame []byte, pos engine.StreamPosition, kind hub.Kind) {
 	if !s.live || c.status == statusClosed {
 		return
 	}

@@ -125,3 +125,23 @@ func FuzzDecodeMessage(f *testing.F) {
 		}
 	})
 }
+
+// A 'q' message (published without history, tagged with its origin) decodes
+// as a publication at offset 0; a cut one, or garbage, is an error.
+func TestLocalPubMessage(t *testing.T) {
+	e := &Engine{origin: "0123456789abcdef"}
+	msg := e.localPubMessage("proj", "chan", []byte(`{"x":1}`), engine.PublishOptions{Tags: map[string]string{"k": "v"}})
+	if !e.ownMessage(string(msg)) || (&Engine{origin: "fedcba9876543210"}).ownMessage(string(msg)) {
+		t.Fatal("origin check")
+	}
+	m, err := decodeMessage(string(msg))
+	if err != nil || m.kind != kindPublication || m.project != "proj" || m.channel != "chan" ||
+		string(m.pub.Data) != `{"x":1}` || m.pub.Tags["k"] != "v" || m.sp != (engine.StreamPosition{}) {
+		t.Fatalf("decoded %+v %v", m, err)
+	}
+	for _, bad := range []string{"q", "q0123", string(msg[:len(msg)-3]), string(msg) + "x", "z" + string(msg[1:])} {
+		if _, err := decodeMessage(bad); err == nil {
+			t.Fatalf("%q decoded", bad)
+		}
+	}
+}
