@@ -28,7 +28,7 @@ run: build ## Run a server on :8000 (memory engine); creates $(CONFIG) with fres
 	$(BIN) serve --config $(CONFIG) --create-config
 
 .PHONY: generate
-generate: $(PY_VENV)/.installed ## Regenerate code from openapi.yaml: server, sdk-go, sdk-python models (committed)
+generate: $(PY_VENV)/.installed ## Regenerate code from openapi.yaml and codes.yaml: server, sdk-go, sdk-python, sdk-js (committed)
 	cd server && go generate ./...
 	cd sdk-go && go generate ./...
 	cd sdk-python && PYTHONWARNINGS=ignore .venv/bin/datamodel-codegen
@@ -74,7 +74,8 @@ bench-micro: ## Go micro-benchmarks of the hot paths (compare runs with benchsta
 	cd server && go test -run='^$$' -bench=. -benchmem ./internal/protocol ./internal/hub ./internal/engine/memengine ./internal/engine/redisengine
 
 # Files `make generate` writes; check-generated compares them before and after.
-GENERATED = server/internal/api/gen/*.gen.go sdk-go/gen/*.gen.go sdk-python/src/centrifuge_sdk/models.py
+GENERATED = server/internal/api/gen/*.gen.go sdk-go/gen/*.gen.go sdk-python/src/centrifuge_sdk/models.py \
+            server/internal/protocol/codes.gen.go sdk-go/codes.gen.go sdk-python/src/centrifuge_sdk/codes.py sdk-js/src/codes.gen.ts
 
 .PHONY: check-generated
 check-generated: $(PY_VENV)/.installed ## Fail if `make generate` would change generated code (the files are put back)

@@ -67,22 +67,11 @@ func (e *Error) Timeout() bool {
 	return errors.As(e.Err, &ne) && ne.Timeout()
 }
 
-// Method error codes of the protocol (PROTOCOL.md section 4), for errors.Is.
-var (
-	ErrInternal              = &Error{Code: 100, Message: "internal server error"}
-	ErrUnauthorized          = &Error{Code: 101, Message: "unauthorized"}
-	ErrUnknownChannel        = &Error{Code: 102, Message: "unknown channel"}
-	ErrPermissionDenied      = &Error{Code: 103, Message: "permission denied"}
-	ErrMethodNotFound        = &Error{Code: 104, Message: "method not found"}
-	ErrAlreadySubscribed     = &Error{Code: 105, Message: "already subscribed"}
-	ErrLimitExceeded         = &Error{Code: 106, Message: "limit exceeded"}
-	ErrBadRequest            = &Error{Code: 107, Message: "bad request"}
-	ErrNotAvailable          = &Error{Code: 108, Message: "not available"}
-	ErrTokenExpired          = &Error{Code: 109, Message: "token expired"}
-	ErrExpired               = &Error{Code: 110, Message: "expired"}
-	ErrTooManyRequests       = &Error{Code: 111, Message: "too many requests"}
-	ErrUnrecoverablePosition = &Error{Code: 112, Message: "unrecoverable position"}
-)
+// Temporary reports whether the server marked the method error temporary
+// (ErrInternal, ErrTooManyRequests): the same call may succeed later.
+func (e *Error) Temporary() bool {
+	return e.StatusCode == 200 && temporaryCodes[e.Code]
+}
 
 // ReplyError turns the error of one broadcast response or batch reply into an
 // *Error for method (nil when e is nil), so it can be handled like any other.

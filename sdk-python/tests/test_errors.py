@@ -150,3 +150,18 @@ def test_passed_http_client_is_not_closed() -> None:
         c.subscribe("u", "ch")
     assert not http.is_closed
     http.close()
+
+
+def test_temporary_follows_the_servers_list() -> None:
+    assert cs.APIError(100, "internal").temporary
+    assert cs.APIError(cs.ErrorCode.TOO_MANY_REQUESTS, "slow down").temporary
+    assert not cs.APIError(102, "unknown channel").temporary
+    assert not cs.APIError(503, "unavailable", http_status=503).temporary
+
+
+def test_disconnect_codes() -> None:
+    assert cs.DisconnectCode.FORCE_NO_RECONNECT == 3503
+    assert not cs.disconnect_reconnects(cs.DisconnectCode.FORCE_NO_RECONNECT)
+    assert cs.disconnect_reconnects(cs.DisconnectCode.SHUTDOWN)
+    assert cs.disconnect_reconnects(4000) and not cs.disconnect_reconnects(4500)
+    assert cs.UnsubscribeCode.EXPIRED == 2501

@@ -14,6 +14,7 @@ from ._version import __version__
 from ._wire import reply_error
 from .batch import Batch
 from .client import DEFAULT_TIMEOUT, AsyncClient, Client
+from .codes import DisconnectCode, UnsubscribeCode, disconnect_reconnects
 from .errors import (
     APIError,
     CentrifugeError,
@@ -42,6 +43,7 @@ __all__ = [
     "ClientInfo",
     "Command",
     "Disconnect",
+    "DisconnectCode",
     "ErrorCode",
     "NetworkError",
     "Publication",
@@ -49,7 +51,9 @@ __all__ = [
     "RequestTimeoutError",
     "ResponseError",
     "StreamPosition",
+    "UnsubscribeCode",
     "__version__",
+    "disconnect_reconnects",
     "make_connection_token",
     "make_subscription_token",
     "reply_error",

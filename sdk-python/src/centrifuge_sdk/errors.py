@@ -14,26 +14,11 @@ Every exception the clients raise is a :class:`CentrifugeError`:
 
 from __future__ import annotations
 
-import enum
 from typing import Optional
 
+from .codes import TEMPORARY_ERROR_CODES, ErrorCode
 
-class ErrorCode(enum.IntEnum):
-    """Method error codes of the protocol (PROTOCOL.md section 4)."""
-
-    INTERNAL = 100
-    UNAUTHORIZED = 101
-    UNKNOWN_CHANNEL = 102
-    PERMISSION_DENIED = 103
-    METHOD_NOT_FOUND = 104
-    ALREADY_SUBSCRIBED = 105
-    LIMIT_EXCEEDED = 106
-    BAD_REQUEST = 107
-    NOT_AVAILABLE = 108
-    TOKEN_EXPIRED = 109
-    EXPIRED = 110
-    TOO_MANY_REQUESTS = 111
-    UNRECOVERABLE_POSITION = 112
+__all__ = ["APIError", "CentrifugeError", "ErrorCode", "NetworkError", "RequestTimeoutError", "ResponseError"]
 
 
 class CentrifugeError(Exception):
@@ -72,6 +57,12 @@ class APIError(CentrifugeError):
         super().__init__(message, method=method)
         self.code = code
         self.http_status = http_status
+
+    @property
+    def temporary(self) -> bool:
+        """Whether the server marked this method error temporary (``INTERNAL``,
+        ``TOO_MANY_REQUESTS``): the same call may succeed later."""
+        return self.http_status == 200 and self.code in TEMPORARY_ERROR_CODES
 
     def __str__(self) -> str:
         where = f"{self.method}: " if self.method else ""
