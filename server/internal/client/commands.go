@@ -226,7 +226,7 @@ func (c *Client) prepareSub(ctx context.Context, p subParams) (*sub, *protocol.S
 		res.Epoch, res.Offset = hr.Position.Epoch, hr.Position.Offset
 		if recovering {
 			res.WasRecovering = true
-			res.Recovered, res.Publications = recover(p.req, hr, maxPubs)
+			res.Recovered, res.Publications = recoverMissed(p.req, hr, maxPubs)
 			if p.req.Epoch != "" && p.req.Epoch != hr.Position.Epoch && hr.Position.Offset > 0 {
 				// The stream was lost (e.g. Redis restarted empty): the client's
 				// position cannot be recovered, but everything the new stream
@@ -237,7 +237,7 @@ func (c *Client) prepareSub(ctx context.Context, p subParams) (*sub, *protocol.S
 					undo()
 					return nil, nil, fmt.Errorf("history: %w", err)
 				}
-				_, res.Publications = recover(&protocol.SubscribeRequest{Epoch: fresh.Position.Epoch}, fresh, maxPubs)
+				_, res.Publications = recoverMissed(&protocol.SubscribeRequest{Epoch: fresh.Position.Epoch}, fresh, maxPubs)
 				res.Epoch, res.Offset = fresh.Position.Epoch, fresh.Position.Offset
 			}
 		}
@@ -268,10 +268,10 @@ func (c *Client) prepareSub(ctx context.Context, p subParams) (*sub, *protocol.S
 	return s, res, nil
 }
 
-// recover decides whether every publication after the client's position is
+// recoverMissed decides whether every publication after the client's position is
 // available; if not, no publications are returned and recovered is false, so the
 // client knows to reload state: never a silent gap.
-func recover(req *protocol.SubscribeRequest, hr engine.HistoryResult, maxPubs int) (bool, []*protocol.Publication) {
+func recoverMissed(req *protocol.SubscribeRequest, hr engine.HistoryResult, maxPubs int) (bool, []*protocol.Publication) {
 	top := hr.Position
 	if req.Epoch != "" && req.Epoch != top.Epoch {
 		return false, nil
