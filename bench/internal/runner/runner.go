@@ -237,8 +237,8 @@ type Server struct {
 // WSURL is the WebSocket endpoint.
 func (s *Server) WSURL() string { return "ws://" + s.Addr + "/connection/websocket" }
 
-// APIURL is the server API base.
-func (s *Server) APIURL() string { return "http://" + s.Addr + "/api" }
+// HTTPURL is the server's HTTP base (its API is under /api).
+func (s *Server) HTTPURL() string { return "http://" + s.Addr }
 
 // StartServer writes cfg into dir and runs `bin serve --config` pinned, and
 // waits for its "listening" log line (addr=HOST:PORT).
