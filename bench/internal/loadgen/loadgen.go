@@ -33,7 +33,7 @@ type Config struct {
 	// WSURL is the WebSocket endpoint (ws://127.0.0.1:8000/connection/websocket),
 	// APIAddr the server's HTTP base, whose API sdk-go calls (http://127.0.0.1:8000).
 	WSURL, APIAddr, APIKey string
-	Tokens                Tokens
+	Tokens                 Tokens
 	// Engine labels the result (memory, redis); the load generator does not use it.
 	Engine string
 	// ServerPID, when set, lets the run read the server's RSS and CPU time
