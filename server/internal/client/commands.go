@@ -178,6 +178,17 @@ func (c *Client) prepareSub(ctx context.Context, p subParams) (*sub, *protocol.S
 		subscribing: true,
 	}
 	c.mu.Lock()
+	for done := c.removing[p.ch]; done != nil; done = c.removing[p.ch] {
+		// The previous subscription to the channel is still being removed
+		// (insufficientLocked): the hub must forget it first.
+		c.mu.Unlock()
+		select {
+		case <-done:
+		case <-ctx.Done():
+			return nil, nil, ctx.Err()
+		}
+		c.mu.Lock()
+	}
 	switch {
 	case c.status == statusClosed:
 		c.mu.Unlock()
@@ -395,10 +406,24 @@ func (c *Client) insufficientLocked(s *sub) {
 	if err == nil {
 		c.enqueue(frame)
 	}
+	// The removal runs apart (c.mu is held, and so may be the hub's fan-out
+	// lock); until it has run, a new subscription to the channel waits
+	// (prepareSub), or this removal would take its hub entry and presence.
+	done := make(chan struct{})
+	if c.removing == nil {
+		c.removing = map[string]chan struct{}{}
+	}
+	c.removing[s.ch] = done
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 		defer cancel()
 		c.removeSub(ctx, s)
+		c.mu.Lock()
+		if c.removing[s.ch] == done {
+			delete(c.removing, s.ch)
+		}
+		c.mu.Unlock()
+		close(done)
 	}()
 }
 
