@@ -129,16 +129,7 @@ func TestSlowClientIsDisconnected(t *testing.T) {
 	n := newTestNode(t, func(cc *config.Client) { cc.MaxQueueSize = 4096 })
 	for _, direct := range []bool{false, true} {
 		t.Run(fmt.Sprintf("direct=%v", direct), func(t *testing.T) {
-			var tr Transport
-			var base *testTransport
-			if direct {
-				d := newDirectTransport()
-				tr, base = d, d.testTransport
-				defer d.room.Store(0)
-			} else {
-				base = newTestTransport()
-				tr = base
-			}
+			tr, base := newTransport(direct)
 			c := connect(t, n, tr, "1")
 			subscribe(t, c, 2, map[string]any{"channel": "firehose"})
 			base.waitFrames(t, 2)
@@ -150,9 +141,7 @@ func TestSlowClientIsDisconnected(t *testing.T) {
 			for range 10 {
 				publish(t, n, "firehose", payload)
 			}
-			if d := base.waitClosed(t); d.Code != protocol.DisconnectSlow.Code {
-				t.Fatalf("closed with %d, want %d", d.Code, protocol.DisconnectSlow.Code)
-			}
+			base.expectClose(t, protocol.DisconnectSlow)
 			base.unblock()
 			waitDone(t, c)
 			if base.writtenAtClose > 2 {
@@ -176,23 +165,13 @@ func TestWriteErrorClosesConnection(t *testing.T) {
 	n := newTestNode(t, nil)
 	for _, direct := range []bool{false, true} {
 		t.Run(fmt.Sprintf("direct=%v", direct), func(t *testing.T) {
-			var tr Transport
-			var base *testTransport
-			if direct {
-				d := newDirectTransport()
-				tr, base = d, d.testTransport
-			} else {
-				base = newTestTransport()
-				tr = base
-			}
+			tr, base := newTransport(direct)
 			c := connect(t, n, tr, "1")
 			subscribe(t, c, 2, map[string]any{"channel": "news"})
 			base.waitFrames(t, 2)
 			base.fail(errors.New("connection reset by peer"))
 			publish(t, n, "news", `1`)
-			if d := base.waitClosed(t); d.Code != protocol.DisconnectWriteError.Code {
-				t.Fatalf("closed with %d, want %d", d.Code, protocol.DisconnectWriteError.Code)
-			}
+			base.expectClose(t, protocol.DisconnectWriteError)
 			waitDone(t, c)
 			if c.User() != "1" || !c.isClosed() {
 				t.Fatal("the client must be closed")
@@ -219,9 +198,7 @@ func TestDisconnectFlushesQueueFirst(t *testing.T) {
 	default:
 	}
 	tr.unblock()
-	if d := tr.waitClosed(t); d.Code != protocol.DisconnectForceNoReconnect.Code {
-		t.Fatalf("closed with %d", d.Code)
-	}
+	tr.expectClose(t, protocol.DisconnectForceNoReconnect)
 	waitDone(t, c)
 	if tr.writtenAtClose != 5 {
 		t.Fatalf("%d frames written before the close, want 5", tr.writtenAtClose)
@@ -236,40 +213,33 @@ func TestDisconnectFlushesQueueFirst(t *testing.T) {
 
 func TestFrameLimits(t *testing.T) {
 	n := newTestNode(t, func(cc *config.Client) { cc.MaxFrameSize = 1024 })
-	t.Run("too large", func(t *testing.T) {
-		tr := newTestTransport()
-		c := connect(t, n, tr, "1")
-		big := command(2, "publish", map[string]any{"channel": "news", "data": strings.Repeat("x", 2000)})
-		if c.HandleFrame(big) {
-			t.Fatal("a frame over max_frame_size must stop the reader")
-		}
-		if d := tr.waitClosed(t); d.Code != protocol.DisconnectBadRequest.Code {
-			t.Fatalf("closed with %d, want %d", d.Code, protocol.DisconnectBadRequest.Code)
-		}
-	})
-	t.Run("command before connect", func(t *testing.T) {
-		tr := newTestTransport()
-		c, err := New(n, tr, "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if c.HandleFrame(command(1, "subscribe", map[string]any{"channel": "news"})) {
-			t.Fatal("subscribe before connect accepted")
-		}
-		if d := tr.waitClosed(t); d.Code != protocol.DisconnectBadRequest.Code {
-			t.Fatalf("closed with %d", d.Code)
-		}
-	})
-	t.Run("command without id", func(t *testing.T) {
-		tr := newTestTransport()
-		c := connect(t, n, tr, "1")
-		if c.HandleFrame([]byte(`{"subscribe":{"channel":"news"}}`)) {
-			t.Fatal("a command without id (other than send) must close the connection")
-		}
-		if d := tr.waitClosed(t); d.Code != protocol.DisconnectBadRequest.Code {
-			t.Fatalf("closed with %d", d.Code)
-		}
-	})
+	for _, tc := range []struct {
+		name      string
+		connected bool
+		frame     []byte
+	}{
+		{"too large", true, command(2, "publish", map[string]any{"channel": "news", "data": strings.Repeat("x", 2000)})},
+		{"command before connect", false, command(1, "subscribe", map[string]any{"channel": "news"})},
+		{"command without id", true, []byte(`{"subscribe":{"channel":"news"}}`)},
+		{"not JSON", true, []byte(`{"id":2,`)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tr := newTestTransport()
+			var c *Client
+			if tc.connected {
+				c = connect(t, n, tr, "1")
+			} else {
+				var err error
+				if c, err = New(n, tr, ""); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if c.HandleFrame(tc.frame) {
+				t.Fatal("the frame was accepted: the reader must stop")
+			}
+			tr.expectClose(t, protocol.DisconnectBadRequest)
+		})
+	}
 	t.Run("unknown method is an error reply", func(t *testing.T) {
 		tr := newTestTransport()
 		c := connect(t, n, tr, "1")

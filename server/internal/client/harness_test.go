@@ -5,18 +5,16 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"log/slog"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/centrifugehq/centrifuge/server/internal/auth"
 	"github.com/centrifugehq/centrifuge/server/internal/config"
 	"github.com/centrifugehq/centrifuge/server/internal/engine"
-	"github.com/centrifugehq/centrifuge/server/internal/engine/memengine"
 	"github.com/centrifugehq/centrifuge/server/internal/hub"
+	"github.com/centrifugehq/centrifuge/server/internal/nodetest"
 	"github.com/centrifugehq/centrifuge/server/internal/protocol"
 	"github.com/centrifugehq/centrifuge/server/internal/structure"
 )
@@ -25,49 +23,22 @@ import (
 // transport that collects what is written, as centrifuge's hub_test.go
 // testTransport does: the state machine, its queue and its writers are real.
 
-const (
-	testSecret = "client-test-secret-0123456789abcdef"
-	waitFor    = 5 * time.Second
-)
+const waitFor = 5 * time.Second
 
 // newTestNode starts a node with one project, "default", whose channels keep
 // history (so subscriptions may be recoverable) and which connections may
 // subscribe and publish to. edit changes the client configuration.
 func newTestNode(t *testing.T, edit func(*config.Client)) *hub.Node {
 	t.Helper()
-	projects, err := structure.NewRegistry([]structure.Project{{
-		Name: "default", Secret: testSecret, APIKey: "client-test-api-key-0123456789abcdef",
-		Options: structure.ChannelOptions{
+	return nodetest.New(t, nodetest.Options{
+		Channels: structure.ChannelOptions{
 			AllowSubscribeForClient: true,
 			AllowPublishForClient:   true,
 			HistorySize:             100,
 			HistoryTTL:              structure.Duration(time.Minute),
 		},
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	eng, err := memengine.New(memengine.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cc := config.Default().Client
-	if edit != nil {
-		edit(&cc)
-	}
-	n, err := hub.New(hub.Config{Client: cc}, projects, eng, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := n.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = n.Shutdown(ctx, protocol.DisconnectShutdown)
+		Client: edit,
 	})
-	return n
 }
 
 // testTransport collects the frames written to it, in order. Write blocks
@@ -202,6 +173,25 @@ func (t *testTransport) waitClosed(tb testing.TB) protocol.Disconnect {
 	return t.closes[0]
 }
 
+// expectClose waits for the first Close and checks its code.
+func (t *testTransport) expectClose(tb testing.TB, want protocol.Disconnect) {
+	tb.Helper()
+	if d := t.waitClosed(tb); d.Code != want.Code {
+		tb.Fatalf("closed with %d, want %d", d.Code, want.Code)
+	}
+}
+
+// newTransport returns a transport written by a blocking writer, or with
+// direct by the flusher, and the testTransport that collects its writes.
+func newTransport(direct bool) (Transport, *testTransport) {
+	if direct {
+		d := newDirectTransport()
+		return d, d.testTransport
+	}
+	t := newTestTransport()
+	return t, t
+}
+
 // directTransport is a testTransport the flusher writes without blocking
 // (DirectWriter). TryWrite takes at most room bytes (negative: any number);
 // what it cannot take is ErrWouldBlock, as a full socket buffer is.
@@ -271,11 +261,7 @@ func connect(t *testing.T, n *hub.Node, tr Transport, user string) *Client {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok, err := auth.NewConnectToken(testSecret, user, time.Hour, nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !c.HandleFrame(command(1, "connect", map[string]any{"token": tok})) {
+	if !c.HandleFrame(command(1, "connect", map[string]any{"token": nodetest.Token(t, user)})) {
 		t.Fatal("connect: the client closed")
 	}
 	t.Cleanup(func() { c.Closed() })

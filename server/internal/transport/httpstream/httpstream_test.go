@@ -2,54 +2,23 @@ package httpstream
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/centrifugehq/centrifuge/server/internal/auth"
-	"github.com/centrifugehq/centrifuge/server/internal/config"
 	"github.com/centrifugehq/centrifuge/server/internal/engine"
-	"github.com/centrifugehq/centrifuge/server/internal/engine/memengine"
 	"github.com/centrifugehq/centrifuge/server/internal/hub"
+	"github.com/centrifugehq/centrifuge/server/internal/nodetest"
 	"github.com/centrifugehq/centrifuge/server/internal/protocol"
 	"github.com/centrifugehq/centrifuge/server/internal/structure"
 )
 
-const testSecret = "httpstream-test-secret-0123456789abcdef"
-
 func newNode(t *testing.T) *hub.Node {
-	t.Helper()
-	projects, err := structure.NewRegistry([]structure.Project{{
-		Name: "default", Secret: testSecret, APIKey: "httpstream-test-api-key-0123456789",
-		Options: structure.ChannelOptions{AllowSubscribeForClient: true},
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	eng, err := memengine.New(memengine.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	n, err := hub.New(hub.Config{Client: config.Default().Client}, projects, eng, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := n.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = n.Shutdown(ctx, protocol.DisconnectShutdown)
-	})
-	return n
+	return nodetest.New(t, nodetest.Options{Channels: structure.ChannelOptions{AllowSubscribeForClient: true}})
 }
 
 // server serves the handler's three endpoints for project "".
@@ -67,10 +36,7 @@ func server(t *testing.T, n *hub.Node, opts Options) (*Handler, *httptest.Server
 
 func connectCommand(t *testing.T) string {
 	t.Helper()
-	tok, err := auth.NewConnectToken(testSecret, "42", time.Hour, nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tok := nodetest.Token(t, "42")
 	return `{"id":1,"connect":{"token":"` + tok + `"}}`
 }
 

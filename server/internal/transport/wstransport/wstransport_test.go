@@ -2,10 +2,8 @@ package wstransport
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -14,15 +12,11 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"github.com/centrifugehq/centrifuge/server/internal/auth"
-	"github.com/centrifugehq/centrifuge/server/internal/config"
-	"github.com/centrifugehq/centrifuge/server/internal/engine/memengine"
 	"github.com/centrifugehq/centrifuge/server/internal/hub"
+	"github.com/centrifugehq/centrifuge/server/internal/nodetest"
 	"github.com/centrifugehq/centrifuge/server/internal/protocol"
 	"github.com/centrifugehq/centrifuge/server/internal/structure"
 )
-
-const testSecret = "wstransport-test-secret-0123456789abcdef"
 
 // pair returns the server side of a real WebSocket connection (as a
 // wsTransport) and the client side (a gorilla client).
@@ -184,31 +178,7 @@ func TestControlFrames(t *testing.T) {
 }
 
 func newNode(t *testing.T) *hub.Node {
-	t.Helper()
-	projects, err := structure.NewRegistry([]structure.Project{{
-		Name: "default", Secret: testSecret, APIKey: "wstransport-test-api-key-0123456789",
-		Options: structure.ChannelOptions{AllowSubscribeForClient: true},
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	eng, err := memengine.New(memengine.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	n, err := hub.New(hub.Config{Client: config.Default().Client}, projects, eng, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := n.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = n.Shutdown(ctx, protocol.DisconnectShutdown)
-	})
-	return n
+	return nodetest.New(t, nodetest.Options{Channels: structure.ChannelOptions{AllowSubscribeForClient: true}})
 }
 
 // Serve runs the client protocol over the connection, and refuses what it
@@ -229,10 +199,7 @@ func TestServe(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cc.Close()
-	tok, err := auth.NewConnectToken(testSecret, "42", time.Hour, nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tok := nodetest.Token(t, "42")
 	// Two commands in one message, as centrifuge-js batches them.
 	msg := `{"id":1,"connect":{"token":"` + tok + `"}}` + "\n" + `{"id":2,"subscribe":{"channel":"news"}}`
 	if err := cc.WriteMessage(websocket.TextMessage, []byte(msg)); err != nil {
