@@ -34,9 +34,23 @@ generate: $(PY_VENV)/.installed ## Regenerate code from openapi.yaml and codes.y
 	cd sdk-python && PYTHONWARNINGS=ignore .venv/bin/datamodel-codegen
 
 .PHONY: lint
-lint: ## gofmt and go vet over every module
+lint: lint-platforms lint-tidy ## gofmt and go vet over every module, for Linux, macOS and Windows; go mod tidy drift
 	@out=$$(gofmt -l $(GO_MODS)); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	@for m in $(GO_MODS); do (cd $$m && go vet ./...) || exit 1; done
+
+# The platforms every module must build (and vet, tests included) for, besides
+# the host's: Linux-only code lives in _linux.go files with a portable fallback.
+CROSS_PLATFORMS := linux/amd64 darwin/arm64 windows/amd64
+
+.PHONY: lint-platforms
+lint-platforms: ## go vet (so a build, tests included) of every module for each of $(CROSS_PLATFORMS)
+	@for p in $(CROSS_PLATFORMS); do for m in $(GO_MODS); do \
+		(cd $$m && GOOS=$${p%/*} GOARCH=$${p#*/} go vet ./...) || { echo "$$m does not build for $$p"; exit 1; }; \
+	done; done
+
+.PHONY: lint-tidy
+lint-tidy: ## Fail if `go mod tidy` would change any module's go.mod or go.sum
+	@for m in $(GO_MODS); do (cd $$m && go mod tidy -diff) || { echo "$$m: run go mod tidy"; exit 1; }; done
 
 .PHONY: test-go
 test-go: ## Go tests with the race detector

@@ -274,7 +274,7 @@ func runStep(o options, work, eng, redisURL string, redisPID int, st step, serve
 	defer srv.Stop(20 * time.Second)
 	args := []string{
 		"-scenario", st.Scenario, "-label", st.Label, "-engine", eng,
-		"-server", srv.WSURL(), "-api", srv.APIURL(),
+		"-server", srv.WSURL(), "-api", srv.HTTPURL(),
 		"-api-key", cfg.APIKey, "-secret", cfg.Secret,
 		"-server-pid", fmt.Sprint(srv.PID()),
 		"-conns", fmt.Sprint(st.Conns), "-timeout", st.Timeout.String(),

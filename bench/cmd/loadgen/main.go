@@ -34,7 +34,7 @@ func main() {
 	var out string
 	flag.StringVar(&cfg.Scenario, "scenario", "fanout", "scenario: "+strings.Join(loadgen.Scenarios, ", "))
 	flag.StringVar(&cfg.WSURL, "server", "ws://127.0.0.1:8000/connection/websocket", "WebSocket endpoint of the server")
-	flag.StringVar(&cfg.APIURL, "api", "http://127.0.0.1:8000/api", "server API base URL")
+	flag.StringVar(&cfg.APIAddr, "api", "http://127.0.0.1:8000", "server HTTP base URL (the API is under /api)")
 	flag.StringVar(&cfg.APIKey, "api-key", "", "server API key (X-API-Key)")
 	flag.StringVar(&cfg.Tokens.Secret, "secret", "", "project secret: the load generator signs an HS256 connection token per connection (user id = its index)")
 	flag.StringVar(&cfg.Tokens.Fixed, "token", "", "one connection token for every connection (instead of -secret)")

@@ -1,27 +1,25 @@
 package loadgen
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
-	"io"
+	"errors"
 	"net"
 	"net/http"
-	"strings"
 	"time"
+
+	centrifuge "github.com/centrifugehq/centrifuge/sdk-go"
 )
 
-// API calls a server's HTTP API (POST <base>/<method>, key in X-API-Key).
+// API calls a server's HTTP API with sdk-go, over a connection pool sized for
+// the publishers.
 type API struct {
-	base   string
-	key    string
-	client *http.Client
+	c *centrifuge.Client
 }
 
-// NewAPI returns a client of the API at base (http://127.0.0.1:8000/api) that
-// keeps up to conns connections open.
-func NewAPI(base, key string, conns int) *API {
+// NewAPI returns a client of the API of the server at addr
+// (http://127.0.0.1:8000) that keeps up to conns connections open.
+func NewAPI(addr, key string, conns int) (*API, error) {
 	tr := &http.Transport{
 		DialContext:         (&net.Dialer{Timeout: 10 * time.Second}).DialContext,
 		MaxIdleConns:        conns + 2,
@@ -29,54 +27,44 @@ func NewAPI(base, key string, conns int) *API {
 		IdleConnTimeout:     90 * time.Second,
 		DisableCompression:  true,
 	}
-	return &API{base: strings.TrimRight(base, "/"), key: key, client: &http.Client{Transport: tr, Timeout: 60 * time.Second}}
-}
-
-// Call posts body to method and returns the response body. An HTTP status
-// other than 200 or an "error" member in the reply is an error.
-func (a *API) Call(ctx context.Context, method string, body []byte) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.base+"/"+method, bytes.NewReader(body))
+	c, err := centrifuge.New(centrifuge.Config{
+		Addr:       addr,
+		APIKey:     key,
+		HTTPClient: &http.Client{Transport: tr, Timeout: 60 * time.Second},
+	})
 	if err != nil {
 		return nil, err
 	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-API-Key", a.key)
-	resp, err := a.client.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", method, err)
-	}
-	defer resp.Body.Close()
-	out, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, fmt.Errorf("%s: read reply: %w", method, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("%s: HTTP %d: %s", method, resp.StatusCode, truncate(out, 200))
-	}
-	if bytes.Contains(out, []byte(`"error"`)) {
-		return nil, fmt.Errorf("%s: %s", method, truncate(out, 200))
-	}
-	return out, nil
+	return &API{c: c}, nil
 }
 
-// publishBody appends a publish request for channelJSON (a JSON string)
-// with the load generator's data: send time ts, sequence seq, pad bytes.
-func publishBody(b, channelJSON []byte, ts int64, seq uint64, pad int) []byte {
-	b = append(b, `{"channel":`...)
-	b = append(b, channelJSON...)
-	b = append(b, `,"data":`...)
-	b = appendData(b, ts, seq, pad)
-	return append(b, '}')
+// Publish publishes data (JSON) into channel.
+func (a *API) Publish(ctx context.Context, channel string, data []byte) error {
+	_, err := a.c.Publish(ctx, channel, json.RawMessage(data))
+	return err
 }
 
-// broadcastBody appends a broadcast request for channelsJSON (a JSON array of
-// strings, encoded once by the caller).
-func broadcastBody(b, channelsJSON []byte, ts int64, seq uint64, pad int) []byte {
-	b = append(b, `{"channels":`...)
-	b = append(b, channelsJSON...)
-	b = append(b, `,"data":`...)
-	b = appendData(b, ts, seq, pad)
-	return append(b, '}')
+// Broadcast publishes data (JSON) into channels. It returns how many channels
+// took the publication and, when some did not, the first of their errors.
+func (a *API) Broadcast(ctx context.Context, channels []string, data []byte) (int, error) {
+	res, err := a.c.Broadcast(ctx, channels, json.RawMessage(data))
+	if err != nil {
+		return 0, err
+	}
+	if len(res.Responses) != len(channels) {
+		return 0, errors.New("broadcast: one response per channel expected")
+	}
+	ok := 0
+	for _, r := range res.Responses {
+		if e := centrifuge.ReplyError("broadcast", r.Error); e != nil {
+			if err == nil {
+				err = e
+			}
+			continue
+		}
+		ok++
+	}
+	return ok, err
 }
 
 // Info is the part of the info reply the load generator reads, summed over nodes.
@@ -89,35 +77,16 @@ type Info struct {
 
 // Info calls the info method.
 func (a *API) Info(ctx context.Context) (Info, error) {
-	out, err := a.Call(ctx, "info", []byte(`{}`))
+	r, err := a.c.Info(ctx)
 	if err != nil {
 		return Info{}, err
 	}
-	var r struct {
-		Result struct {
-			Nodes []struct {
-				NumClients  int64 `json:"num_clients"`
-				NumSubs     int64 `json:"num_subs"`
-				NumChannels int64 `json:"num_channels"`
-			} `json:"nodes"`
-		} `json:"result"`
-	}
-	if err := json.Unmarshal(out, &r); err != nil {
-		return Info{}, fmt.Errorf("info: %w", err)
-	}
 	var info Info
-	for _, n := range r.Result.Nodes {
+	for _, n := range r.Nodes {
 		info.Nodes++
-		info.NumClients += n.NumClients
-		info.NumSubs += n.NumSubs
-		info.NumChannels += n.NumChannels
+		info.NumClients += int64(n.NumClients)
+		info.NumSubs += int64(n.NumSubs)
+		info.NumChannels += int64(n.NumChannels)
 	}
 	return info, nil
-}
-
-func truncate(b []byte, n int) string {
-	if len(b) > n {
-		return string(b[:n]) + "..."
-	}
-	return string(b)
 }

@@ -51,30 +51,6 @@ func TestNextLine(t *testing.T) {
 	}
 }
 
-func TestBodies(t *testing.T) {
-	var v struct {
-		Channel  string   `json:"channel"`
-		Channels []string `json:"channels"`
-		Data     struct {
-			TS  int64  `json:"ts"`
-			Seq uint64 `json:"seq"`
-			P   string `json:"p"`
-		} `json:"data"`
-	}
-	if err := json.Unmarshal(publishBody(nil, []byte(`"news"`), 42, 9, 5), &v); err != nil {
-		t.Fatal(err)
-	}
-	if v.Channel != "news" || v.Data.TS != 42 || v.Data.Seq != 9 || v.Data.P != "xxxxx" {
-		t.Fatalf("publish body: %+v", v)
-	}
-	if err := json.Unmarshal(broadcastBody(nil, []byte(`["user#1","user#2"]`), 43, 1, 0), &v); err != nil {
-		t.Fatal(err)
-	}
-	if len(v.Channels) != 2 || v.Data.TS != 43 {
-		t.Fatalf("broadcast body: %+v", v)
-	}
-}
-
 func TestRecorderMergesBatches(t *testing.T) {
 	r := NewRecorder()
 	for g := range 3 {

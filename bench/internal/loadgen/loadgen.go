@@ -31,9 +31,9 @@ type Config struct {
 	// Label names the run in the result (a benchmark step, such as fanout-flat-5000).
 	Label string
 	// WSURL is the WebSocket endpoint (ws://127.0.0.1:8000/connection/websocket),
-	// APIURL the server API base (http://127.0.0.1:8000/api).
-	WSURL, APIURL, APIKey string
-	Tokens                Tokens
+	// APIAddr the server's HTTP base, whose API sdk-go calls (http://127.0.0.1:8000).
+	WSURL, APIAddr, APIKey string
+	Tokens                 Tokens
 	// Engine labels the result (memory, redis); the load generator does not use it.
 	Engine string
 	// ServerPID, when set, lets the run read the server's RSS and CPU time

@@ -2,7 +2,6 @@ package loadgen
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"sync"
@@ -62,8 +61,10 @@ func runConns(ctx context.Context, cfg *Config, r *Result) error {
 			r.RSSPerConnKB = round3(float64(r.RSSAfterKB-r.RSSBeforeKB) / float64(live))
 		}
 	}
-	if cfg.APIURL != "" && cfg.APIKey != "" {
-		if info, err := NewAPI(cfg.APIURL, cfg.APIKey, 1).Info(ctx); err != nil {
+	if cfg.APIAddr != "" && cfg.APIKey != "" {
+		if api, err := NewAPI(cfg.APIAddr, cfg.APIKey, 1); err != nil {
+			r.errorf("info: %v", err)
+		} else if info, err := api.Info(ctx); err != nil {
 			r.errorf("info: %v", err)
 		} else {
 			r.ServerInfo = &info
@@ -84,16 +85,18 @@ func runFanout(ctx context.Context, cfg *Config, r *Result) error {
 	r.ConnectLatMS = Summarize(lat.Merge())
 	r.Channels = 1
 	conns := o.live()
-	chJSON, _ := json.Marshal(cfg.Channel)
-	api := NewAPI(cfg.APIURL, cfg.APIKey, cfg.Publishers)
+	api, err := NewAPI(cfg.APIAddr, cfg.APIKey, cfg.Publishers)
+	if err != nil {
+		o.closeAll(r)
+		return err
+	}
 	pub := &publisher{
 		workers: cfg.Publishers,
 		total:   cfg.Publications,
 		perSec:  cfg.Rate,
 		call: func(ctx context.Context, k int, buf []byte) ([]byte, error) {
-			buf = publishBody(buf[:0], chJSON, time.Now().UnixNano(), uint64(k), cfg.Payload)
-			_, err := api.Call(ctx, "publish", buf)
-			return buf, err
+			buf = appendData(buf[:0], time.Now().UnixNano(), uint64(k), cfg.Payload)
+			return buf, api.Publish(ctx, cfg.Channel, buf)
 		},
 	}
 	r.Publications = cfg.Publications
@@ -194,7 +197,11 @@ func runPersonal(ctx context.Context, cfg *Config, r *Result) error {
 		r.errorf("no connection opened")
 		return nil
 	}
-	api := NewAPI(cfg.APIURL, cfg.APIKey, cfg.Publishers)
+	api, err := NewAPI(cfg.APIAddr, cfg.APIKey, cfg.Publishers)
+	if err != nil {
+		o.closeAll(r)
+		return err
+	}
 	var expectedN atomic.Int64
 	r.Publications = cfg.Publications
 	pub := &publisher{workers: cfg.Publishers}
@@ -204,34 +211,25 @@ func runPersonal(ctx context.Context, cfg *Config, r *Result) error {
 		if size <= 0 || size > len(names) {
 			size = len(names)
 		}
-		var batches [][]byte
-		var sizes []int64
+		var batches [][]string
 		for i := 0; i < len(names); i += size {
-			b, _ := json.Marshal(names[i:min(i+size, len(names))])
-			batches = append(batches, b)
-			sizes = append(sizes, int64(min(size, len(names)-i)))
+			batches = append(batches, names[i:min(i+size, len(names))])
 		}
 		pub.total = cfg.Publications * len(batches)
 		pub.perSec = cfg.Rate * float64(len(batches))
 		pub.call = func(ctx context.Context, k int, buf []byte) ([]byte, error) {
 			j := k % len(batches)
-			buf = broadcastBody(buf[:0], batches[j], time.Now().UnixNano(), uint64(k/len(batches)), cfg.Payload)
-			_, err := api.Call(ctx, "broadcast", buf)
-			if err == nil {
-				expectedN.Add(sizes[j])
-			}
+			buf = appendData(buf[:0], time.Now().UnixNano(), uint64(k/len(batches)), cfg.Payload)
+			ok, err := api.Broadcast(ctx, batches[j], buf)
+			expectedN.Add(int64(ok))
 			return buf, err
 		}
 	case "publish":
-		chJSON := make([][]byte, len(names))
-		for i, n := range names {
-			chJSON[i], _ = json.Marshal(n)
-		}
 		pub.total = cfg.Publications * len(names)
 		pub.perSec = cfg.Rate * float64(len(names))
 		pub.call = func(ctx context.Context, k int, buf []byte) ([]byte, error) {
-			buf = publishBody(buf[:0], chJSON[k%len(chJSON)], time.Now().UnixNano(), uint64(k/len(chJSON)), cfg.Payload)
-			_, err := api.Call(ctx, "publish", buf)
+			buf = appendData(buf[:0], time.Now().UnixNano(), uint64(k/len(names)), cfg.Payload)
+			err := api.Publish(ctx, names[k%len(names)], buf)
 			if err == nil {
 				expectedN.Add(1)
 			}
@@ -255,16 +253,18 @@ func runChurn(ctx context.Context, cfg *Config, r *Result) error {
 	r.ConnectLatMS = Summarize(lat.Merge())
 	r.Channels, r.Churners = 1, cfg.Churners
 	conns := o.live()
-	chJSON, _ := json.Marshal(cfg.Channel)
-	api := NewAPI(cfg.APIURL, cfg.APIKey, cfg.Publishers)
+	api, err := NewAPI(cfg.APIAddr, cfg.APIKey, cfg.Publishers)
+	if err != nil {
+		o.closeAll(r)
+		return err
+	}
 	pub := &publisher{
 		workers: cfg.Publishers,
 		total:   cfg.Publications,
 		perSec:  cfg.Rate,
 		call: func(ctx context.Context, k int, buf []byte) ([]byte, error) {
-			buf = publishBody(buf[:0], chJSON, time.Now().UnixNano(), uint64(k), cfg.Payload)
-			_, err := api.Call(ctx, "publish", buf)
-			return buf, err
+			buf = appendData(buf[:0], time.Now().UnixNano(), uint64(k), cfg.Payload)
+			return buf, api.Publish(ctx, cfg.Channel, buf)
 		},
 	}
 

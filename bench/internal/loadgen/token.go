@@ -5,12 +5,12 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/golang-jwt/jwt/v5"
+	centrifuge "github.com/centrifugehq/centrifuge/sdk-go"
 )
 
-// Tokens gives each connection its connection token: signed here (HS256 with
-// the project secret, user id = the connection's index) or one fixed token for
-// all.
+// Tokens gives each connection its connection token: signed with sdk-go
+// (HS256 with the project secret, user id = the connection's index) or one
+// fixed token for all.
 type Tokens struct {
 	Secret string
 	Fixed  string
@@ -33,11 +33,8 @@ func (t Tokens) For(i int) (string, error) {
 	if ttl <= 0 {
 		ttl = time.Hour
 	}
-	now := time.Now()
-	tok := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.RegisteredClaims{
-		Subject:   strconv.Itoa(i),
-		IssuedAt:  jwt.NewNumericDate(now),
-		ExpiresAt: jwt.NewNumericDate(now.Add(ttl)),
+	return centrifuge.ConnectionToken(t.Secret, centrifuge.ConnectionClaims{
+		User:      strconv.Itoa(i),
+		ExpiresAt: time.Now().Add(ttl),
 	})
-	return tok.SignedString([]byte(t.Secret))
 }

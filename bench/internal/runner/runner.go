@@ -21,7 +21,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/centrifugehq/centrifuge/bench/internal/loadgen"
@@ -82,7 +81,7 @@ func start(cmd *exec.Cmd, logPath string) (*Process, error) {
 		return nil, err
 	}
 	cmd.Stdout, cmd.Stderr = f, f
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	setProcessGroup(cmd)
 	if err := cmd.Start(); err != nil {
 		f.Close()
 		return nil, err
@@ -106,11 +105,11 @@ func (p *Process) Stop(grace time.Duration) {
 		return
 	default:
 	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	terminate(p.cmd.Process)
 	select {
 	case <-p.done:
 	case <-time.After(grace):
-		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+		killGroup(p.cmd.Process)
 		<-p.done
 	}
 }
@@ -238,8 +237,8 @@ type Server struct {
 // WSURL is the WebSocket endpoint.
 func (s *Server) WSURL() string { return "ws://" + s.Addr + "/connection/websocket" }
 
-// APIURL is the server API base.
-func (s *Server) APIURL() string { return "http://" + s.Addr + "/api" }
+// HTTPURL is the server's HTTP base (its API is under /api).
+func (s *Server) HTTPURL() string { return "http://" + s.Addr }
 
 // StartServer writes cfg into dir and runs `bin serve --config` pinned, and
 // waits for its "listening" log line (addr=HOST:PORT).

@@ -735,15 +735,26 @@ func TestSlowClientDisconnectedOthersServed(t *testing.T) {
 func TestGracefulShutdown(t *testing.T) {
 	s := startServer(t)
 	c, _ := s.connect(t, "1")
+	shut := make(chan error, 1)
 	go func() {
 		ctx, cancel := contextWithTimeout(5 * time.Second)
 		defer cancel()
-		_ = s.srv.Shutdown(ctx)
+		shut <- s.srv.Shutdown(ctx)
 	}()
 	c.expectClose(3001)
-	if _, err := http.Get("http://" + s.addr + "/health"); err == nil {
-		// The listener may close a moment after the clients are told.
-		time.Sleep(100 * time.Millisecond)
+	select {
+	case err := <-shut:
+		if err != nil {
+			t.Fatalf("shutdown: %v", err)
+		}
+	case <-time.After(waitTimeout):
+		t.Fatal("shutdown did not return after the clients were closed")
+	}
+	// Once Shutdown has returned, the listener is closed: a new request is refused.
+	hc := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: time.Second}
+	if resp, err := hc.Get("http://" + s.addr + "/health"); err == nil {
+		resp.Body.Close()
+		t.Fatalf("server still answers after shutdown: %s", resp.Status)
 	}
 }
 

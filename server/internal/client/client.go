@@ -53,12 +53,15 @@ type Client struct {
 	// subscriptions, so they never interleave.
 	opMu sync.Mutex
 
-	mu        sync.Mutex
-	status    status
-	user      string
-	info      []byte
-	expireAt  int64
-	subs      map[string]*sub
+	mu       sync.Mutex
+	status   status
+	user     string
+	info     []byte
+	expireAt int64
+	subs     map[string]*sub
+	// removing: channel -> closed when the removal of an ended subscription
+	// to it (insufficientLocked) has run.
+	removing  map[string]chan struct{}
 	slowOnce  sync.Once
 	closeOnce sync.Once
 	closeD    protocol.Disconnect

@@ -178,6 +178,17 @@ func (c *Client) prepareSub(ctx context.Context, p subParams) (*sub, *protocol.S
 		subscribing: true,
 	}
 	c.mu.Lock()
+	for done := c.removing[p.ch]; done != nil; done = c.removing[p.ch] {
+		// The previous subscription to the channel is still being removed
+		// (insufficientLocked): the hub must forget it first.
+		c.mu.Unlock()
+		select {
+		case <-done:
+		case <-ctx.Done():
+			return nil, nil, ctx.Err()
+		}
+		c.mu.Lock()
+	}
 	switch {
 	case c.status == statusClosed:
 		c.mu.Unlock()
@@ -226,7 +237,7 @@ func (c *Client) prepareSub(ctx context.Context, p subParams) (*sub, *protocol.S
 		res.Epoch, res.Offset = hr.Position.Epoch, hr.Position.Offset
 		if recovering {
 			res.WasRecovering = true
-			res.Recovered, res.Publications = recover(p.req, hr, maxPubs)
+			res.Recovered, res.Publications = recoverMissed(p.req, hr, maxPubs)
 			if p.req.Epoch != "" && p.req.Epoch != hr.Position.Epoch && hr.Position.Offset > 0 {
 				// The stream was lost (e.g. Redis restarted empty): the client's
 				// position cannot be recovered, but everything the new stream
@@ -237,7 +248,7 @@ func (c *Client) prepareSub(ctx context.Context, p subParams) (*sub, *protocol.S
 					undo()
 					return nil, nil, fmt.Errorf("history: %w", err)
 				}
-				_, res.Publications = recover(&protocol.SubscribeRequest{Epoch: fresh.Position.Epoch}, fresh, maxPubs)
+				_, res.Publications = recoverMissed(&protocol.SubscribeRequest{Epoch: fresh.Position.Epoch}, fresh, maxPubs)
 				res.Epoch, res.Offset = fresh.Position.Epoch, fresh.Position.Offset
 			}
 		}
@@ -268,10 +279,10 @@ func (c *Client) prepareSub(ctx context.Context, p subParams) (*sub, *protocol.S
 	return s, res, nil
 }
 
-// recover decides whether every publication after the client's position is
+// recoverMissed decides whether every publication after the client's position is
 // available; if not, no publications are returned and recovered is false, so the
 // client knows to reload state: never a silent gap.
-func recover(req *protocol.SubscribeRequest, hr engine.HistoryResult, maxPubs int) (bool, []*protocol.Publication) {
+func recoverMissed(req *protocol.SubscribeRequest, hr engine.HistoryResult, maxPubs int) (bool, []*protocol.Publication) {
 	top := hr.Position
 	if req.Epoch != "" && req.Epoch != top.Epoch {
 		return false, nil
@@ -395,10 +406,24 @@ func (c *Client) insufficientLocked(s *sub) {
 	if err == nil {
 		c.enqueue(frame)
 	}
+	// The removal runs apart (c.mu is held, and so may be the hub's fan-out
+	// lock); until it has run, a new subscription to the channel waits
+	// (prepareSub), or this removal would take its hub entry and presence.
+	done := make(chan struct{})
+	if c.removing == nil {
+		c.removing = map[string]chan struct{}{}
+	}
+	c.removing[s.ch] = done
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 		defer cancel()
 		c.removeSub(ctx, s)
+		c.mu.Lock()
+		if c.removing[s.ch] == done {
+			delete(c.removing, s.ch)
+		}
+		c.mu.Unlock()
+		close(done)
 	}()
 }
 

@@ -3,20 +3,17 @@ package hub_test
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/golang-jwt/jwt/v5"
-
 	"github.com/centrifugehq/centrifuge/server/internal/api"
 	"github.com/centrifugehq/centrifuge/server/internal/client"
 	"github.com/centrifugehq/centrifuge/server/internal/config"
 	"github.com/centrifugehq/centrifuge/server/internal/engine"
-	"github.com/centrifugehq/centrifuge/server/internal/engine/memengine"
 	"github.com/centrifugehq/centrifuge/server/internal/hub"
+	"github.com/centrifugehq/centrifuge/server/internal/nodetest"
 	"github.com/centrifugehq/centrifuge/server/internal/protocol"
 	"github.com/centrifugehq/centrifuge/server/internal/structure"
 )
@@ -28,38 +25,14 @@ import (
 // test transport that counts the frames written. BenchmarkHandlePublication
 // is the hub's part alone (encode + one Deliver per subscriber).
 
-const benchSecret = "bench-secret-0123456789abcdef"
-
 var benchData = []byte(`{"ts":1700000000000000000,"seq":12345,"p":"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}`)
 
 func benchNode(b *testing.B) *hub.Node {
-	b.Helper()
-	projects, err := structure.NewRegistry([]structure.Project{{
-		Name: "default", Secret: benchSecret, APIKey: "bench-api-key-0123456789abcdef",
-		Options: structure.ChannelOptions{AllowSubscribeForClient: true},
-	}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	eng, err := memengine.New(memengine.Config{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	cc := config.Default().Client
-	cc.MaxQueueSize = 1 << 30 // measure fan-out, not the slow-consumer limit
-	n, err := hub.New(hub.Config{Client: cc}, projects, eng, slog.New(slog.DiscardHandler))
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := n.Start(); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		_ = n.Shutdown(ctx, protocol.DisconnectShutdown)
+	return nodetest.New(b, nodetest.Options{
+		Channels: structure.ChannelOptions{AllowSubscribeForClient: true},
+		// Measure fan-out, not the slow-consumer limit.
+		Client: func(cc *config.Client) { cc.MaxQueueSize = 1 << 30 },
 	})
-	return n
 }
 
 // countTransport is a test transport that counts the frames written to it
@@ -79,13 +52,7 @@ func (t *countTransport) Write(frames [][]byte) error {
 
 func (t *countTransport) Close(protocol.Disconnect) error { return nil }
 
-func token(b *testing.B, user string) string {
-	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"sub": user}).SignedString([]byte(benchSecret))
-	if err != nil {
-		b.Fatal(err)
-	}
-	return s
-}
+func token(b *testing.B, user string) string { return nodetest.Token(b, user) }
 
 // subscribeClients connects n clients over counting transports and subscribes
 // them to channel; it returns once every client has its two replies.

@@ -5,7 +5,6 @@ package hub
 
 import (
 	"hash/maphash"
-	"slices"
 	"sync"
 
 	"github.com/centrifugehq/centrifuge/server/internal/api"
@@ -261,19 +260,6 @@ func (h *Hub) broadcast(project, channel string, pos engine.StreamPosition, kind
 		c.Deliver(channel, frame, pos, kind)
 	}
 	return len(ss.conns), nil
-}
-
-// subscribers returns the channel's local subscribers.
-func (h *Hub) subscribers(project, channel string) []Conn {
-	k := chanKey{project, channel}
-	s := h.shard(k)
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	ss := s.channels[k]
-	if ss == nil {
-		return nil
-	}
-	return slices.Clone(ss.conns)
 }
 
 // channels returns project's channels with their local subscriber counts.

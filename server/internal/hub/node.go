@@ -244,12 +244,10 @@ func (n *Node) Publish(ctx context.Context, project, ch string, data []byte, opt
 	po.Tags = opts.Tags
 	po.IdempotencyKey = opts.IdempotencyKey
 	sp, _, err := n.engine.Publish(ctx, p.Name, ch, data, po)
-	if err == nil {
-		n.countPublished(p.Name)
-	}
 	if err != nil {
 		return engine.StreamPosition{}, fmt.Errorf("publish: %w", err)
 	}
+	n.countPublished(p.Name)
 	return sp, nil
 }
 

@@ -1,7 +1,6 @@
 package transport
 
 import (
-	"sort"
 	"sync"
 )
 
@@ -63,15 +62,5 @@ func (s *Stats) Snapshot() map[string]Counts {
 	for k, v := range s.m {
 		out[k] = *v
 	}
-	return out
-}
-
-// Names lists the transports in a snapshot, sorted.
-func Names(snap map[string]Counts) []string {
-	out := make([]string, 0, len(snap))
-	for k := range snap {
-		out = append(out, k)
-	}
-	sort.Strings(out)
 	return out
 }

@@ -8,9 +8,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
-	"syscall"
 	"time"
-	"unsafe"
 
 	"github.com/gorilla/websocket"
 
@@ -89,11 +87,7 @@ func (h *Handler) Serve(w http.ResponseWriter, r *http.Request, project string) 
 		conn.SetReadLimit(h.opts.ReadLimit)
 	}
 	t := newWSTransport(conn, h.opts.WriteTimeout, r.Header.Clone())
-	var ct client.Transport = t
-	if t.raw != nil {
-		ct = directTransport{t}
-	}
-	c, err := client.New(h.node, ct, project)
+	c, err := client.New(h.node, clientTransport(t), project)
 	if err != nil {
 		_ = t.Close(protocol.DisconnectServerError)
 		return
@@ -125,8 +119,6 @@ func (h *Handler) read(conn *websocket.Conn, c *client.Client) {
 type wsTransport struct {
 	conn         *websocket.Conn
 	nc           net.Conn
-	raw          syscall.RawConn // nil when nc is not a socket: no direct writes
-	fd           int             // raw's descriptor
 	writeTimeout time.Duration
 	header       http.Header
 
@@ -145,13 +137,6 @@ var bufPool = sync.Pool{New: func() any { return new([]byte) }}
 
 func newWSTransport(conn *websocket.Conn, writeTimeout time.Duration, header http.Header) *wsTransport {
 	t := &wsTransport{conn: conn, nc: conn.NetConn(), writeTimeout: writeTimeout, header: header}
-	if sc, ok := t.nc.(syscall.Conn); ok {
-		if raw, err := sc.SyscallConn(); err == nil {
-			if err := raw.Control(func(fd uintptr) { t.fd = int(fd) }); err == nil {
-				t.raw = raw
-			}
-		}
-	}
 	conn.SetPingHandler(func(data string) error {
 		_ = t.writeControl(websocket.PongMessage, []byte(data))
 		return nil
@@ -268,60 +253,4 @@ func (t *wsTransport) Close(d protocol.Disconnect) error {
 		err = t.conn.Close()
 	})
 	return err
-}
-
-// directTransport is a wsTransport on a socket: the client's flusher writes
-// it without blocking (client.DirectWriter).
-type directTransport struct{ *wsTransport }
-
-var _ client.DirectWriter = directTransport{}
-
-// TryWrite writes what the socket takes of b now, with one write(2).
-func (t directTransport) TryWrite(b []byte) (int, error) {
-	t.wmu.Lock()
-	defer t.wmu.Unlock()
-	if t.closeSent || t.partial {
-		return 0, errClosed
-	}
-	// The descriptor is written directly (it is non-blocking, and it is not
-	// closed while wmu is held and closeSent is false: only Close closes it).
-	var (
-		n   int
-		err error
-	)
-	for {
-		n, err = send(t.fd, b)
-		if err != syscall.EINTR {
-			break
-		}
-	}
-	switch {
-	case err == syscall.EAGAIN || (err == nil && n < len(b)):
-		t.partial = true
-		return n, client.ErrWouldBlock
-	case err != nil:
-		return n, err
-	}
-	return n, nil
-}
-
-// WriteRest writes the end of the message TryWrite left partial.
-func (t directTransport) WriteRest(b []byte) error { return t.writeBlocking(b, true) }
-
-// send is send(2) with MSG_DONTWAIT: on a socket it is write(2) without the
-// file layer's work (position lock, notifications), which shows in the
-// fan-out profile. It never blocks, so it is a raw system call: the Go
-// scheduler does not hand the processor to another thread meanwhile, which,
-// one send after another, kept its monitor thread waking every 20 µs. It
-// returns the bytes sent (0 on error).
-func send(fd int, b []byte) (int, error) {
-	if len(b) == 0 {
-		return 0, nil
-	}
-	r, _, errno := syscall.RawSyscall6(syscall.SYS_SENDTO, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)),
-		syscall.MSG_DONTWAIT|syscall.MSG_NOSIGNAL, 0, 0)
-	if errno != 0 {
-		return 0, errno
-	}
-	return int(r), nil
 }
