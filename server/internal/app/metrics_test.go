@@ -147,8 +147,10 @@ func TestPrometheusMetrics(t *testing.T) {
 	}
 	_, out := s.api("info", map[string]any{})
 	node := out["result"].(map[string]any)["nodes"].([]any)[0].(map[string]any)
-	if m, _ := node["metrics"].(map[string]any); m == nil || m["node.clients"].(float64) != 1 {
-		t.Fatalf("info metrics %v", node["metrics"])
+	m, _ := node["metrics"].(map[string]any)
+	items, _ := m["items"].(map[string]any)
+	if clients, _ := items["node.clients"].(float64); clients != 1 || m["interval"] != float64(2) {
+		t.Fatalf("info metrics %v, want Centrifugo's {interval, items} with node.clients 1", node["metrics"])
 	}
 }
 
