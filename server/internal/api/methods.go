@@ -26,6 +26,8 @@ type method struct {
 	run  func(h *Handler, ctx context.Context, cl call, params []byte) (any, error)
 	// bare: /api/<name> answers the result itself, not {"result": ...} (batch).
 	bare bool
+	// pro: a Centrifugo PRO method, known only to answer 104.
+	pro bool
 }
 
 // def makes a method of fn, which gets its request decoded strictly into Req.
@@ -41,7 +43,7 @@ func def[Req, Res any](name string, fn func(*Handler, context.Context, call, *Re
 
 // pro is a Centrifugo PRO method (cent has it): 104, as Centrifugo OSS answers.
 func pro(name string) method {
-	return method{name: name, run: func(*Handler, context.Context, call, []byte) (any, error) {
+	return method{name: name, pro: true, run: func(*Handler, context.Context, call, []byte) (any, error) {
 		return nil, protocol.ErrMethodNotFound.WithMessage(fmt.Sprintf("method not found: %s is a Centrifugo PRO method, not available on this server", name))
 	}}
 }
