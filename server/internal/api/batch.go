@@ -53,7 +53,7 @@ func (h *Handler) command(ctx context.Context, cl call, cmd map[string]json.RawM
 		if m.bare {
 			return map[string]any{"error": h.methodError(cl, name, badRequest("a batch cannot contain a batch"))}
 		}
-		res, err := m.run(h, ctx, cl, params)
+		res, err := h.runTimed(ctx, m, cl, params)
 		if err != nil {
 			return map[string]any{"error": h.methodError(cl, name, err)}
 		}

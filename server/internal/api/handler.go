@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/json"
@@ -11,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -38,6 +40,10 @@ type Options struct {
 	// Logger receives internal errors (with the request id shown to the caller);
 	// nil means slog.Default().
 	Logger *slog.Logger
+	// Observe, when set, is told of every method that a line of /api or a
+	// batch command ran, and how long it took (the routes /api/<method> are
+	// timed per HTTP request by the caller's middleware).
+	Observe func(method string, took time.Duration)
 }
 
 // Handler serves the server HTTP API (openapi.yaml) on top of a Service: one
@@ -49,6 +55,7 @@ type Handler struct {
 	projects    *structure.Registry
 	maxBodySize int64
 	log         *slog.Logger
+	observe     func(method string, took time.Duration)
 }
 
 // New returns a Handler calling svc for the projects in projects.
@@ -58,6 +65,7 @@ func New(svc Service, projects *structure.Registry, opts Options) *Handler {
 		projects:    projects,
 		maxBodySize: opts.MaxBodySize,
 		log:         opts.Logger,
+		observe:     opts.Observe,
 	}
 	if h.maxBodySize <= 0 {
 		h.maxBodySize = DefaultMaxBodySize
@@ -130,6 +138,16 @@ func (h *Handler) serveMethod(m *method) echo.HandlerFunc {
 		}
 		return writeJSON(c, http.StatusOK, h.response(cl, m.name, res, err))
 	}
+}
+
+// runTimed runs m for a line or a batch command, told to observe.
+func (h *Handler) runTimed(ctx context.Context, m *method, cl call, params []byte) (any, error) {
+	start := time.Now()
+	res, err := m.run(h, ctx, cl, params)
+	if h.observe != nil {
+		h.observe(m.name, time.Since(start))
+	}
+	return res, err
 }
 
 // response is {"result": ...} or {"error": ...}.

@@ -47,7 +47,7 @@ func (h *Handler) serveLines(c echo.Context) error {
 		case lookup(cmd.Method) == nil:
 			resp = h.response(cl, "", nil, protocol.ErrMethodNotFound.WithMessage(fmt.Sprintf("method not found: %q", cmd.Method)))
 		default:
-			res, err := lookup(cmd.Method).run(h, ctx, cl, cmd.Params)
+			res, err := h.runTimed(ctx, lookup(cmd.Method), cl, cmd.Params)
 			resp = h.response(cl, cmd.Method, res, err)
 		}
 		if err := encodeLine(&out, resp); err != nil {
