@@ -134,9 +134,10 @@ $(COMPAT_VENV)/.installed: tests/compat/cent/requirements.txt
 	touch $@
 
 .PHONY: test-compat
-test-compat: build $(COMPAT_VENV)/.installed ## cent 5.2.0 (sync and async) and gocent v3.4.0, unchanged, against bin/centrifuge
+test-compat: deps build $(COMPAT_VENV)/.installed ## cent 5.2.0 (sync and async) and gocent v3.4.0 (Memory and Redis engines), unchanged, against bin/centrifuge
 	@out=$$(gofmt -l tests/compat/gocent); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
-	cd tests/compat/gocent && GOWORK=off go vet ./... && GOWORK=off CENTRIFUGE_BIN=$(CURDIR)/$(BIN) go test -race -count=1 ./...
+	cd tests/compat/gocent && GOWORK=off go vet ./... && \
+		for engine in memory redis; do COMPAT_ENGINE=$$engine GOWORK=off CENTRIFUGE_BIN=$(CURDIR)/$(BIN) go test -race -count=1 ./... || exit 1; done
 	cd tests/compat/cent && CENTRIFUGE_BIN=$(CURDIR)/$(BIN) ../.venv/bin/pytest -q -p no:cacheprovider
 
 .PHONY: test

@@ -2,6 +2,9 @@
 // Centrifugo, unchanged against the real server binary (CENTRIFUGE_BIN, built
 // from the same commit by `make test-compat`), as a Centrifugo user would.
 //
+// COMPAT_ENGINE=redis runs the server on the Redis engine, with a
+// redis-server of its own (`make test-compat` runs both engines).
+//
 // This module is outside go.work on purpose: it resolves gocent (and its
 // dependencies) from its own go.mod, as a user's module does, and its tests
 // need the server binary, which `make test-go` does not build.
@@ -14,6 +17,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -53,8 +57,18 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
+	engine := ""
+	if os.Getenv("COMPAT_ENGINE") == "redis" {
+		url, stop, err := startRedis(dir)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer stop()
+		engine = fmt.Sprintf("engine: {type: redis, redis_url: %q}\n", url)
+	}
 	cfg := filepath.Join(dir, "config.yaml")
-	if err := os.WriteFile(cfg, []byte(config), 0o600); err != nil {
+	if err := os.WriteFile(cfg, []byte(engine+config), 0o600); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
@@ -106,6 +120,32 @@ func run(m *testing.M) int {
 		logMu.Unlock()
 	}
 	return code
+}
+
+// startRedis runs a redis-server of its own (no persistence) on a free port.
+func startRedis(dir string) (url string, stop func(), err error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	_ = l.Close()
+	cmd := exec.Command("redis-server", "--port", fmt.Sprint(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir)
+	if err := cmd.Start(); err != nil {
+		return "", nil, fmt.Errorf("redis-server (make deps installs it): %w", err)
+	}
+	stop = func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	}
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
+			_ = c.Close()
+			return fmt.Sprintf("redis://127.0.0.1:%d", port), stop, nil
+		}
+	}
+	stop()
+	return "", nil, fmt.Errorf("redis-server did not listen on %d within 5 s", port)
 }
 
 const config = `http: {address: "127.0.0.1", port: 0}
