@@ -54,7 +54,7 @@ func TestBatch(t *testing.T) {
 				{"error":{"code":102,"message":"unknown channel"}},
 				{"error":{"code":107,"message":"channel required"}},
 				{"error":{"code":104,"message":"method not found"}},
-				{"error":{"code":104,"message":"method not found: rpc"}},
+				{"error":{"code":104,"message":"method not found: rpc is Centrifugo's server API RPC (its rpc proxy), not available on this server"}},
 				{"error":{"code":107,"message":"a batch command sets exactly one method, got 2"}}
 			]}`)
 

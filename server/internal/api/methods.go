@@ -26,7 +26,7 @@ type method struct {
 	run  func(h *Handler, ctx context.Context, cl call, params []byte) (any, error)
 	// bare: /api/<name> answers the result itself, not {"result": ...} (batch).
 	bare bool
-	// pro: a Centrifugo PRO method, known only to answer 104.
+	// pro: a Centrifugo method (PRO, or rpc) known only to answer 104.
 	pro bool
 }
 
@@ -43,8 +43,13 @@ func def[Req, Res any](name string, fn func(*Handler, context.Context, call, *Re
 
 // pro is a Centrifugo PRO method (cent has it): 104, as Centrifugo OSS answers.
 func pro(name string) method {
+	return unavailable(name, "a Centrifugo PRO method")
+}
+
+// unavailable is a Centrifugo method this server does not have: 104 saying what it is.
+func unavailable(name, what string) method {
 	return method{name: name, pro: true, run: func(*Handler, context.Context, call, []byte) (any, error) {
-		return nil, protocol.ErrMethodNotFound.WithMessage(fmt.Sprintf("method not found: %s is a Centrifugo PRO method, not available on this server", name))
+		return nil, protocol.ErrMethodNotFound.WithMessage(fmt.Sprintf("method not found: %s is %s, not available on this server", name, what))
 	}}
 }
 
@@ -62,6 +67,7 @@ var methods = []method{
 	def("history_remove", (*Handler).historyRemove),
 	def("channels", (*Handler).channels),
 	def("info", (*Handler).info),
+	unavailable("rpc", "Centrifugo's server API RPC (its rpc proxy)"),
 	pro("connections"), pro("update_user_status"), pro("get_user_status"), pro("delete_user_status"),
 	pro("block_user"), pro("unblock_user"), pro("revoke_token"), pro("invalidate_user_tokens"),
 	pro("device_register"), pro("device_update"), pro("device_remove"), pro("device_list"),
@@ -234,6 +240,7 @@ type subscribeParams struct {
 	Position  *bool           `json:"position"`
 	Recover   *bool           `json:"recover"`
 	Session   json.RawMessage `json:"session"`
+	ExpireAt  json.RawMessage `json:"expire_at"`
 }
 
 // mergeOverride returns the override of field: o's value or gocent's flag;
@@ -254,6 +261,9 @@ func (h *Handler) subscribe(ctx context.Context, cl call, req *subscribeParams) 
 		return nil, badRequest("user and channel required")
 	}
 	if err := unsupported("session", req.Session, "sessions are not tracked: use client"); err != nil {
+		return nil, err
+	}
+	if err := unsupported("expire_at", req.ExpireAt, "server-side subscriptions do not expire"); err != nil {
 		return nil, err
 	}
 	info, err := jsonPayload("info", req.Info, req.B64Info)

@@ -283,6 +283,7 @@ func TestBadRequests(t *testing.T) {
 		{"/api/subscribe", `{"channel":"a"}`, "user and channel required"},
 		{"/api/subscribe", `{"user":"42"}`, "user and channel required"},
 		{"/api/subscribe", `{"user":"42","channel":"a","session":"s1"}`, "session: not supported by this server (sessions are not tracked: use client)"},
+		{"/api/subscribe", `{"user":"42","channel":"a","expire_at":1767225600}`, "expire_at: not supported by this server (server-side subscriptions do not expire)"},
 		{"/api/subscribe", `{"user":"42","channel":"a","info":{},"b64info":"e30="}`, "info and b64info are both set: send one of them"},
 		{"/api/subscribe", `{"user":"42","channel":"a","b64data":"AAE="}`, "b64data: the decoded bytes must be JSON (clients speak JSON here)"},
 		{"/api/subscribe", `{"user":"42","channel":"a","override":{"presence":{"value":false}},"presence":true}`, "override.presence and presence contradict each other"},
