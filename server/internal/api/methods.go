@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path"
+	"slices"
 	"time"
 
 	"github.com/centrifugehq/centrifuge/server/internal/api/gen"
@@ -355,6 +356,9 @@ func (h *Handler) disconnect(ctx context.Context, cl call, req *disconnectParams
 			return nil, badRequest("whitelist and ClientWhitelist are both set: send one of them")
 		}
 		whitelist = req.ClientWhitelist
+	}
+	if req.Client != "" && slices.Contains(whitelist, req.Client) {
+		return nil, badRequest("client %q is in the whitelist: nothing to disconnect", req.Client)
 	}
 	d := protocol.DisconnectForceNoReconnect
 	if req.Disconnect != nil {

@@ -295,6 +295,7 @@ func TestBadRequests(t *testing.T) {
 		{"/api/disconnect", `{"user":"42","disconnect":{"code":4000,"reason":"` + strings.Repeat("r", 124) + `"}}`, "disconnect.reason longer than 123 bytes"},
 		{"/api/disconnect", `{"user":"42","disconnect":{"code":4500,"reason":"x","reconnect":true}}`, "disconnect.reconnect is true but code 4500 is terminal (3500-3999, 4500-4999): clients do not reconnect"},
 		{"/api/disconnect", `{"user":"42","whitelist":["a"],"ClientWhitelist":["b"]}`, "whitelist and ClientWhitelist are both set: send one of them"},
+		{"/api/disconnect", `{"user":"42","client":"c1","whitelist":["c1"]}`, `client "c1" is in the whitelist: nothing to disconnect`},
 		{"/api/disconnect", `{"user":"42","session":"s"}`, "session: not supported by this server (sessions are not tracked: use client)"},
 		{"/api/refresh", `{"client":"c1"}`, "user required"},
 		{"/api/refresh", `{"user":"42","expire_at":-1}`, "expire_at must not be negative"},
