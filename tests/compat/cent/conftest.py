@@ -146,6 +146,12 @@ class WS:
         body: dict[str, Any] = frame["push"][kind]
         return body
 
+    def expect_open(self, seconds: float) -> None:
+        """Fail if the server closes the connection within ``seconds``."""
+        for _ in self._frames(time.monotonic() + seconds):
+            pass
+        assert self.close_code is None, f"closed with {self.close_code}"
+
     def wait_close(self) -> Optional[int]:
         for _ in self._frames(time.monotonic() + WAIT):
             pass
