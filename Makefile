@@ -137,5 +137,23 @@ test-python-compat: build ## sdk-python's tests and mypy on Python 3.9, the olde
 	cd sdk-python && CENTRIFUGE_BIN=$(CURDIR)/$(BIN) .venv39/bin/pytest -q -p no:cacheprovider && \
 	.venv39/bin/mypy --strict --cache-dir=/dev/null src
 
+# tests/compat: the official Centrifugo backend libraries, pinned, unchanged,
+# against bin/centrifuge. The gocent module is outside go.work and GO_MODS (it
+# resolves gocent as a user's module does, and its tests need the binary), so
+# this target checks its formatting and vet itself.
+COMPAT_VENV := tests/compat/.venv
+
+$(COMPAT_VENV)/.installed: tests/compat/cent/requirements.txt
+	test -x $(COMPAT_VENV)/bin/python || $(PYTHON) -m venv $(COMPAT_VENV)
+	$(COMPAT_VENV)/bin/pip install -q -r tests/compat/cent/requirements.txt
+	touch $@
+
+.PHONY: test-compat
+test-compat: deps build $(COMPAT_VENV)/.installed ## cent 5.2.0 (sync and async) and gocent v3.4.0 (Memory and Redis engines), unchanged, against bin/centrifuge
+	@out=$$(gofmt -l tests/compat/gocent); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	cd tests/compat/gocent && GOWORK=off go vet ./... && \
+		for engine in memory redis; do COMPAT_ENGINE=$$engine GOWORK=off CENTRIFUGE_BIN=$(CURDIR)/$(BIN) go test -race -count=1 ./... || exit 1; done
+	cd tests/compat/cent && CENTRIFUGE_BIN=$(CURDIR)/$(BIN) ../.venv/bin/pytest -q -p no:cacheprovider
+
 .PHONY: test
-test: deps lint test-go test-go-sdk test-python test-python-install test-python-compat check-generated test-interop test-bench-smoke ## Everything CI runs: lint, Go tests (-race), interop tests, bench smoke, SDKs (Go, Python), generated code
+test: deps lint test-go test-go-sdk test-python test-python-install test-python-compat check-generated test-interop test-bench-smoke test-compat ## Everything CI runs: lint, Go tests (-race), interop tests, bench smoke, SDKs (Go, Python), generated code

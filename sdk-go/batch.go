@@ -49,8 +49,8 @@ func (b *Batch) Broadcast(channels []string, data any, opts ...PublishOption) {
 
 // Subscribe adds a subscribe command (see Client.Subscribe).
 func (b *Batch) Subscribe(user, channel string, opts ...SubscribeOption) {
-	req := subscribeRequest(user, channel, opts)
-	b.add(gen.Command{Subscribe: &req}, nil)
+	req, err := subscribeRequest(user, channel, opts)
+	b.add(gen.Command{Subscribe: &req}, err)
 }
 
 // Unsubscribe adds an unsubscribe command (see Client.Unsubscribe).

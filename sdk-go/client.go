@@ -2,6 +2,7 @@ package centrifuge
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -114,7 +115,11 @@ func (c *Client) Broadcast(ctx context.Context, channels []string, data any, opt
 // Subscribe subscribes every connection of user (or only one, ForClient) to
 // channel, on every node. The connections get a subscribe push.
 func (c *Client) Subscribe(ctx context.Context, user, channel string, opts ...SubscribeOption) error {
-	r, err := c.api.SubscribeWithResponse(ctx, subscribeRequest(user, channel, opts))
+	req, err := subscribeRequest(user, channel, opts)
+	if err != nil {
+		return encodeError("subscribe", err)
+	}
+	r, err := c.api.SubscribeWithResponse(ctx, req)
 	env, err := envelope[gen.SubscribeResponse]("subscribe", r, err)
 	if err != nil {
 		return err
@@ -248,36 +253,50 @@ func (c *Client) Batch(ctx context.Context, b *Batch) ([]Reply, error) {
 
 // Requests, shared by Client and Batch.
 
-func publishRequest(channel string, data any, opts []PublishOption) (gen.PublishRequest, error) {
+// payload returns data as the request's data (JSON) or b64data (Binary).
+func payload(data any) (json.RawMessage, string, error) {
+	if b, ok := data.(Binary); ok {
+		return nil, base64.StdEncoding.EncodeToString(b), nil
+	}
 	raw, err := encodeJSON(data)
 	if err != nil {
-		return gen.PublishRequest{}, fmt.Errorf("data: %w", err)
+		return nil, "", fmt.Errorf("data: %w", err)
+	}
+	return raw, "", nil
+}
+
+func publishRequest(channel string, data any, opts []PublishOption) (gen.PublishRequest, error) {
+	raw, b64, err := payload(data)
+	if err != nil {
+		return gen.PublishRequest{}, err
 	}
 	f := publishOptions(opts)
 	return gen.PublishRequest{
-		Channel: channel, Data: raw,
+		Channel: channel, Data: raw, B64Data: b64, Delta: f.delta,
 		SkipHistory: f.skipHistory, Tags: f.tags, IdempotencyKey: f.idempotencyKey,
 	}, nil
 }
 
 func broadcastRequest(channels []string, data any, opts []PublishOption) (gen.BroadcastRequest, error) {
-	raw, err := encodeJSON(data)
+	raw, b64, err := payload(data)
 	if err != nil {
-		return gen.BroadcastRequest{}, fmt.Errorf("data: %w", err)
+		return gen.BroadcastRequest{}, err
 	}
 	f := publishOptions(opts)
 	return gen.BroadcastRequest{
-		Channels: channels, Data: raw,
+		Channels: channels, Data: raw, B64Data: b64, Delta: f.delta,
 		SkipHistory: f.skipHistory, Tags: f.tags, IdempotencyKey: f.idempotencyKey,
 	}, nil
 }
 
-func subscribeRequest(user, channel string, opts []SubscribeOption) gen.SubscribeRequest {
+func subscribeRequest(user, channel string, opts []SubscribeOption) (gen.SubscribeRequest, error) {
 	req := gen.SubscribeRequest{User: user, Channel: channel}
 	for _, o := range opts {
-		o.applySubscribe(&req)
+		if err := o.applySubscribe(&req); err != nil {
+			return gen.SubscribeRequest{}, err
+		}
 	}
-	return req
+	return req, nil
 }
 
 func unsubscribeRequest(user, channel string, opts []UnsubscribeOption) gen.UnsubscribeRequest {

@@ -1,6 +1,7 @@
 package centrifuge_test
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -180,6 +181,64 @@ func TestAPI(t *testing.T) {
 				t.Fatal(err)
 			}
 			b.push("unsubscribe", ch)
+		})
+
+		t.Run("binary data, subscribe options, keep clients", func(t *testing.T) {
+			ch := uniq("bin")
+			user := uniq("u")
+			ws := mustConnect(t, s, "", token(t, user, nil))
+			raw := []byte{0, 0xff, 0x80, '\n'}
+			first, err := c.Publish(ctx, ch, centrifuge.Binary(raw), centrifuge.WithDelta())
+			if err != nil {
+				t.Fatal(err)
+			}
+			h, err := c.History(ctx, ch, centrifuge.WithLimit(-1))
+			if err != nil || len(h.Publications) != 1 || h.Publications[0].B64Data != base64.StdEncoding.EncodeToString(raw) {
+				t.Fatalf("history of binary data %+v %v", h, err)
+			}
+			if _, err := c.Broadcast(ctx, []string{ch}, centrifuge.Binary(`{"j":1}`)); err != nil {
+				t.Fatal(err)
+			}
+			yes := true
+			err = c.Subscribe(ctx, user, ch, centrifuge.WithSubscribeData(map[string]int{"w": 1}), centrifuge.WithChannelInfo("reader"),
+				centrifuge.RecoverSince(centrifuge.StreamPosition{Offset: first.Offset, Epoch: first.Epoch}),
+				centrifuge.WithOverride(centrifuge.Override{ForcePositioning: &yes}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var push struct {
+				Data       json.RawMessage `json:"data"`
+				Positioned bool            `json:"positioned"`
+			}
+			_ = json.Unmarshal(ws.push("subscribe", ch), &push)
+			if string(push.Data) != `{"w":1}` || !push.Positioned {
+				t.Fatalf("subscribe push %+v", push)
+			}
+			var pub struct {
+				Data json.RawMessage `json:"data"`
+			}
+			_ = json.Unmarshal(ws.push("pub", ch), &pub)
+			if string(pub.Data) != `{"j":1}` {
+				t.Fatalf("recovered publication %s", pub.Data)
+			}
+			p, err := c.Presence(ctx, ch)
+			if err != nil || string(p.Presence[ws.Client].ChanInfo) != `"reader"` {
+				t.Fatalf("presence %+v %v", p, err)
+			}
+			other := mustConnect(t, s, "", token(t, user, nil))
+			if err := c.Disconnect(ctx, user, centrifuge.KeepClients(ws.Client)); err != nil {
+				t.Fatal(err)
+			}
+			if code := other.waitClose(); code != 3503 {
+				t.Fatalf("close %d", code)
+			}
+			if _, err := c.Presence(ctx, ch); err != nil {
+				t.Fatal(err)
+			}
+			info, err := c.Info(ctx)
+			if err != nil || info.Nodes[0].Metrics == nil || info.Nodes[0].Metrics.Interval <= 0 {
+				t.Fatalf("info %+v %v", info, err)
+			}
 		})
 
 		t.Run("disconnect", func(t *testing.T) {

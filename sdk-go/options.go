@@ -2,6 +2,7 @@ package centrifuge
 
 import (
 	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/centrifugehq/centrifuge/sdk-go/gen"
@@ -14,6 +15,19 @@ type publishFields struct {
 	skipHistory    bool
 	tags           map[string]string
 	idempotencyKey string
+	delta          bool
+}
+
+// Binary is data that Publish and Broadcast send as bytes (the request's
+// b64data) instead of encoding it as JSON. Subscribers and History get it
+// back byte for byte: as JSON data when the bytes are JSON, otherwise base64
+// in the publication's B64Data.
+type Binary []byte
+
+// WithDelta asks for delta compression towards subscribers that negotiated
+// it (Centrifugo's delta); this server's subscribers get full publications.
+func WithDelta() PublishOption {
+	return func(f *publishFields) { f.delta = true }
 }
 
 // SkipHistory does not save the publication to the channel's history.
@@ -40,9 +54,72 @@ func publishOptions(opts []PublishOption) publishFields {
 	return f
 }
 
-// SubscribeOption sets an optional field of Subscribe: ForClient.
+// SubscribeOption sets an optional field of Subscribe: ForClient,
+// WithSubscribeData, WithChannelInfo, RecoverSince, WithOverride.
 type SubscribeOption interface {
-	applySubscribe(*gen.SubscribeRequest)
+	applySubscribe(*gen.SubscribeRequest) error
+}
+
+type subscribeOption func(*gen.SubscribeRequest) error
+
+func (o subscribeOption) applySubscribe(r *gen.SubscribeRequest) error { return o(r) }
+
+// WithSubscribeData sends data, encoded as JSON (a json.RawMessage or []byte
+// as is), to the connections in their subscribe push.
+func WithSubscribeData(data any) SubscribeOption {
+	return subscribeOption(func(r *gen.SubscribeRequest) error {
+		raw, err := encodeJSON(data)
+		if err != nil {
+			return fmt.Errorf("data: %w", err)
+		}
+		r.Data = raw
+		return nil
+	})
+}
+
+// WithChannelInfo sets the subscription's channel info (chan_info in
+// presence, join/leave and publications), encoded as JSON.
+func WithChannelInfo(info any) SubscribeOption {
+	return subscribeOption(func(r *gen.SubscribeRequest) error {
+		raw, err := encodeJSON(info)
+		if err != nil {
+			return fmt.Errorf("info: %w", err)
+		}
+		r.Info = raw
+		return nil
+	})
+}
+
+// RecoverSince sends the connections the publications after pos, right
+// after their subscribe push (the channel must keep history).
+func RecoverSince(pos StreamPosition) SubscribeOption {
+	return subscribeOption(func(r *gen.SubscribeRequest) error {
+		r.RecoverSince = &pos
+		return nil
+	})
+}
+
+// Override replaces channel options for one subscription; nil leaves the
+// channel's own value.
+type Override struct {
+	Presence, JoinLeave, ForcePushJoinLeave, ForcePositioning, ForceRecovery *bool
+}
+
+// WithOverride subscribes with some channel options replaced.
+func WithOverride(o Override) SubscribeOption {
+	value := func(b *bool) *gen.BoolValue {
+		if b == nil {
+			return nil
+		}
+		return &gen.BoolValue{Value: *b}
+	}
+	return subscribeOption(func(r *gen.SubscribeRequest) error {
+		r.Override = &gen.ChannelOptionsOverride{
+			Presence: value(o.Presence), JoinLeave: value(o.JoinLeave), ForcePushJoinLeave: value(o.ForcePushJoinLeave),
+			ForcePositioning: value(o.ForcePositioning), ForceRecovery: value(o.ForceRecovery),
+		}
+		return nil
+	})
 }
 
 // UnsubscribeOption sets an optional field of Unsubscribe: ForClient.
@@ -51,7 +128,7 @@ type UnsubscribeOption interface {
 }
 
 // DisconnectOption sets an optional field of Disconnect: ForClient,
-// WithDisconnect.
+// WithDisconnect, KeepClients.
 type DisconnectOption interface {
 	applyDisconnect(*gen.DisconnectRequest)
 }
@@ -70,7 +147,10 @@ type ClientFilter struct{ client string }
 // connection with this client id (instead of every connection of the user).
 func ForClient(client string) ClientFilter { return ClientFilter{client: client} }
 
-func (o ClientFilter) applySubscribe(r *gen.SubscribeRequest)     { r.Client = o.client }
+func (o ClientFilter) applySubscribe(r *gen.SubscribeRequest) error {
+	r.Client = o.client
+	return nil
+}
 func (o ClientFilter) applyUnsubscribe(r *gen.UnsubscribeRequest) { r.Client = o.client }
 func (o ClientFilter) applyDisconnect(r *gen.DisconnectRequest)   { r.Client = o.client }
 func (o ClientFilter) applyRefresh(r *gen.RefreshRequest) error {
@@ -81,6 +161,12 @@ func (o ClientFilter) applyRefresh(r *gen.RefreshRequest) error {
 type disconnectOption func(*gen.DisconnectRequest)
 
 func (o disconnectOption) applyDisconnect(r *gen.DisconnectRequest) { o(r) }
+
+// KeepClients leaves these connections of the user connected (the request's
+// whitelist).
+func KeepClients(clients ...string) DisconnectOption {
+	return disconnectOption(func(r *gen.DisconnectRequest) { r.Whitelist = clients })
+}
 
 // WithDisconnect closes the connections with this close code (3000–4999) and
 // reason (at most 123 bytes) instead of 3503 "force disconnect". Codes

@@ -125,21 +125,21 @@ func TestSpecOperationsHaveMethods(t *testing.T) {
 // Every method called with every option, keyed by the wire method name.
 var fullCalls = map[string]func(ctx context.Context, c *centrifuge.Client) error{
 	"publish": func(ctx context.Context, c *centrifuge.Client) error {
-		_, err := c.Publish(ctx, "ch", 1, centrifuge.SkipHistory(), centrifuge.WithTags(map[string]string{"a": "b"}), centrifuge.WithIdempotencyKey("k"))
+		_, err := c.Publish(ctx, "ch", 1, centrifuge.SkipHistory(), centrifuge.WithTags(map[string]string{"a": "b"}), centrifuge.WithIdempotencyKey("k"), centrifuge.WithDelta())
 		return err
 	},
 	"broadcast": func(ctx context.Context, c *centrifuge.Client) error {
-		_, err := c.Broadcast(ctx, []string{"ch"}, 1, centrifuge.SkipHistory(), centrifuge.WithTags(map[string]string{"a": "b"}), centrifuge.WithIdempotencyKey("k"))
+		_, err := c.Broadcast(ctx, []string{"ch"}, 1, centrifuge.SkipHistory(), centrifuge.WithTags(map[string]string{"a": "b"}), centrifuge.WithIdempotencyKey("k"), centrifuge.WithDelta())
 		return err
 	},
 	"subscribe": func(ctx context.Context, c *centrifuge.Client) error {
-		return c.Subscribe(ctx, "u", "ch", centrifuge.ForClient("c"))
+		return c.Subscribe(ctx, "u", "ch", fullSubscribe...)
 	},
 	"unsubscribe": func(ctx context.Context, c *centrifuge.Client) error {
 		return c.Unsubscribe(ctx, "u", "ch", centrifuge.ForClient("c"))
 	},
 	"disconnect": func(ctx context.Context, c *centrifuge.Client) error {
-		return c.Disconnect(ctx, "u", centrifuge.ForClient("c"), centrifuge.WithDisconnect(4000, "r"))
+		return c.Disconnect(ctx, "u", centrifuge.ForClient("c"), centrifuge.WithDisconnect(4000, "r"), centrifuge.KeepClients("k"))
 	},
 	"refresh": func(ctx context.Context, c *centrifuge.Client) error {
 		return c.Refresh(ctx, "u", centrifuge.ForClient("c"), centrifuge.Expired(), centrifuge.ExpireAt(time.Now().Add(time.Hour)), centrifuge.WithInfo(1))
@@ -175,14 +175,36 @@ var fullCalls = map[string]func(ctx context.Context, c *centrifuge.Client) error
 	},
 }
 
+var yes = true
+
+// fullSubscribe is every option of Subscribe.
+var fullSubscribe = []centrifuge.SubscribeOption{
+	centrifuge.ForClient("c"), centrifuge.WithSubscribeData(1), centrifuge.WithChannelInfo(2),
+	centrifuge.RecoverSince(centrifuge.StreamPosition{Offset: 1, Epoch: "e"}), centrifuge.WithOverride(centrifuge.Override{Presence: &yes}),
+}
+
+// alternatives are request properties the SDK sends in place of others
+// (never together): base64 forms of data and info. Binary data is b64data
+// (TestBinarySendsB64Data); subscribe's data and info are JSON only.
+var alternatives = map[string][]string{
+	"publish":   {"b64data"},
+	"broadcast": {"b64data"},
+	"subscribe": {"b64data", "b64info"},
+}
+
+// sendable is the spec's properties of method less its alternatives.
+func sendable(method string, props []string) []string {
+	return slices.DeleteFunc(slices.Clone(props), func(p string) bool { return slices.Contains(alternatives[method], p) })
+}
+
 // fullBatch has one command per method, each with every option.
 func fullBatch() *centrifuge.Batch {
 	var b centrifuge.Batch
-	b.Publish("ch", 1, centrifuge.SkipHistory(), centrifuge.WithTags(map[string]string{"a": "b"}), centrifuge.WithIdempotencyKey("k"))
-	b.Broadcast([]string{"ch"}, 1, centrifuge.SkipHistory(), centrifuge.WithTags(map[string]string{"a": "b"}), centrifuge.WithIdempotencyKey("k"))
-	b.Subscribe("u", "ch", centrifuge.ForClient("c"))
+	b.Publish("ch", 1, centrifuge.SkipHistory(), centrifuge.WithTags(map[string]string{"a": "b"}), centrifuge.WithIdempotencyKey("k"), centrifuge.WithDelta())
+	b.Broadcast([]string{"ch"}, 1, centrifuge.SkipHistory(), centrifuge.WithTags(map[string]string{"a": "b"}), centrifuge.WithIdempotencyKey("k"), centrifuge.WithDelta())
+	b.Subscribe("u", "ch", fullSubscribe...)
 	b.Unsubscribe("u", "ch", centrifuge.ForClient("c"))
-	b.Disconnect("u", centrifuge.ForClient("c"), centrifuge.WithDisconnect(4000, "r"))
+	b.Disconnect("u", centrifuge.ForClient("c"), centrifuge.WithDisconnect(4000, "r"), centrifuge.KeepClients("k"))
 	b.Refresh("u", centrifuge.ForClient("c"), centrifuge.Expired(), centrifuge.ExpireAt(time.Now().Add(time.Hour)), centrifuge.WithInfo(1))
 	b.Presence("ch")
 	b.PresenceStats("ch")
@@ -235,7 +257,7 @@ func TestSpecRequestProperties(t *testing.T) {
 		if err := fullCalls[name](context.Background(), c); err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		if got := keys(bodies[name]); !slices.Equal(got, ops[name].props) {
+		if got := keys(bodies[name]); !slices.Equal(got, sendable(name, ops[name].props)) {
 			t.Errorf("%s sends %v, the spec's request has %v", name, got, ops[name].props)
 		}
 	}
@@ -255,7 +277,7 @@ func TestSpecRequestProperties(t *testing.T) {
 			if err := json.Unmarshal(raw, &req); err != nil {
 				t.Fatal(err)
 			}
-			if got := keys(req); !slices.Equal(got, ops[method].props) {
+			if got := keys(req); !slices.Equal(got, sendable(method, ops[method].props)) {
 				t.Errorf("batch %s sends %v, the spec's request has %v", method, got, ops[method].props)
 			}
 			seen[method] = true
@@ -264,6 +286,34 @@ func TestSpecRequestProperties(t *testing.T) {
 	for name := range ops {
 		if name != "batch" && !seen[name] {
 			t.Errorf("no batch command for %s", name)
+		}
+	}
+}
+
+func TestBinarySendsB64Data(t *testing.T) {
+	var body map[string]json.RawMessage
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = json.NewDecoder(r.Body).Decode(&body)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"result":{}}`))
+	}))
+	defer srv.Close()
+	c, err := centrifuge.New(centrifuge.Config{Addr: srv.URL, APIKey: "k"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, call := range []func() error{
+		func() error { _, err := c.Publish(context.Background(), "ch", centrifuge.Binary{0, 1}); return err },
+		func() error {
+			_, err := c.Broadcast(context.Background(), []string{"ch"}, centrifuge.Binary{0, 1})
+			return err
+		},
+	} {
+		if err := call(); err != nil {
+			t.Fatal(err)
+		}
+		if string(body["b64data"]) != `"AAE="` || body["data"] != nil {
+			t.Errorf("binary data sent as %v", body)
 		}
 	}
 }

@@ -33,6 +33,8 @@ type (
 	InfoResult = gen.InfoResult
 	// NodeResult describes one live node.
 	NodeResult = gen.NodeResult
+	// Metrics are a node's metrics, in Centrifugo's shape {interval, items}.
+	Metrics = gen.Metrics
 	// Command is one command of a batch, as sent.
 	Command = gen.Command
 	// Reply is the answer to one command of a batch: Error, or the result under

@@ -184,8 +184,8 @@ type ClientInterface interface {
 	// (or with 0) only the stream position (`offset`, `epoch`) is returned; a negative limit
 	// returns every kept publication. With `since`, only publications after that position are
 	// returned (with `reverse`, the ones before it, newest first, to page backwards); when
-	// `since.epoch` is set and is not the stream's current epoch, the stream was lost and no
-	// publications are returned (compare `epoch` in the result).
+	// `since.epoch` is set and is not the stream's current epoch, the stream was lost: the
+	// method error is 112 (unrecoverable position), as in Centrifugo.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -198,8 +198,8 @@ type ClientInterface interface {
 	// (or with 0) only the stream position (`offset`, `epoch`) is returned; a negative limit
 	// returns every kept publication. With `since`, only publications after that position are
 	// returned (with `reverse`, the ones before it, newest first, to page backwards); when
-	// `since.epoch` is set and is not the stream's current epoch, the stream was lost and no
-	// publications are returned (compare `epoch` in the result).
+	// `since.epoch` is set and is not the stream's current epoch, the stream was lost: the
+	// method error is 112 (unrecoverable position), as in Centrifugo.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -537,8 +537,8 @@ func (c *Client) Disconnect(ctx context.Context, body DisconnectJSONRequestBody,
 // (or with 0) only the stream position (`offset`, `epoch`) is returned; a negative limit
 // returns every kept publication. With `since`, only publications after that position are
 // returned (with `reverse`, the ones before it, newest first, to page backwards); when
-// `since.epoch` is set and is not the stream's current epoch, the stream was lost and no
-// publications are returned (compare `epoch` in the result).
+// `since.epoch` is set and is not the stream's current epoch, the stream was lost: the
+// method error is 112 (unrecoverable position), as in Centrifugo.
 //
 // Takes any type of body and a specified content type.
 //
@@ -561,8 +561,8 @@ func (c *Client) HistoryWithBody(ctx context.Context, contentType string, body i
 // (or with 0) only the stream position (`offset`, `epoch`) is returned; a negative limit
 // returns every kept publication. With `since`, only publications after that position are
 // returned (with `reverse`, the ones before it, newest first, to page backwards); when
-// `since.epoch` is set and is not the stream's current epoch, the stream was lost and no
-// publications are returned (compare `epoch` in the result).
+// `since.epoch` is set and is not the stream's current epoch, the stream was lost: the
+// method error is 112 (unrecoverable position), as in Centrifugo.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1553,8 +1553,8 @@ type ClientWithResponsesInterface interface {
 	// (or with 0) only the stream position (`offset`, `epoch`) is returned; a negative limit
 	// returns every kept publication. With `since`, only publications after that position are
 	// returned (with `reverse`, the ones before it, newest first, to page backwards); when
-	// `since.epoch` is set and is not the stream's current epoch, the stream was lost and no
-	// publications are returned (compare `epoch` in the result).
+	// `since.epoch` is set and is not the stream's current epoch, the stream was lost: the
+	// method error is 112 (unrecoverable position), as in Centrifugo.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -1567,8 +1567,8 @@ type ClientWithResponsesInterface interface {
 	// (or with 0) only the stream position (`offset`, `epoch`) is returned; a negative limit
 	// returns every kept publication. With `since`, only publications after that position are
 	// returned (with `reverse`, the ones before it, newest first, to page backwards); when
-	// `since.epoch` is set and is not the stream's current epoch, the stream was lost and no
-	// publications are returned (compare `epoch` in the result).
+	// `since.epoch` is set and is not the stream's current epoch, the stream was lost: the
+	// method error is 112 (unrecoverable position), as in Centrifugo.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2953,8 +2953,8 @@ func (c *ClientWithResponses) DisconnectWithResponse(ctx context.Context, body D
 // (or with 0) only the stream position (`offset`, `epoch`) is returned; a negative limit
 // returns every kept publication. With `since`, only publications after that position are
 // returned (with `reverse`, the ones before it, newest first, to page backwards); when
-// `since.epoch` is set and is not the stream's current epoch, the stream was lost and no
-// publications are returned (compare `epoch` in the result).
+// `since.epoch` is set and is not the stream's current epoch, the stream was lost: the
+// method error is 112 (unrecoverable position), as in Centrifugo.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -2973,8 +2973,8 @@ func (c *ClientWithResponses) HistoryWithBodyWithResponse(ctx context.Context, c
 // (or with 0) only the stream position (`offset`, `epoch`) is returned; a negative limit
 // returns every kept publication. With `since`, only publications after that position are
 // returned (with `reverse`, the ones before it, newest first, to page backwards); when
-// `since.epoch` is set and is not the stream's current epoch, the stream was lost and no
-// publications are returned (compare `epoch` in the result).
+// `since.epoch` is set and is not the stream's current epoch, the stream was lost: the
+// method error is 112 (unrecoverable position), as in Centrifugo.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //

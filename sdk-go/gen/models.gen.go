@@ -22,13 +22,24 @@ type BatchResponse struct {
 	Replies []Reply `json:"replies"`
 }
 
-// BroadcastRequest defines model for BroadcastRequest.
+// BoolValue A boolean that can be absent (Centrifugo's wrapper type).
+type BoolValue struct {
+	Value bool `json:"value"`
+}
+
+// BroadcastRequest `data`, `b64data` and `delta` as in publish (exactly one of `data` and `b64data`).
 type BroadcastRequest struct {
+	// B64Data Binary data to publish, base64, as in publish.
+	B64Data string `json:"b64data,omitempty"`
+
 	// Channels Channels to publish into (at least one).
 	Channels []string `json:"channels"`
 
 	// Data Data to publish (any JSON), passed to subscribers untouched.
-	Data json.RawMessage `json:"data"`
+	Data json.RawMessage `json:"data,omitempty"`
+
+	// Delta As in publish.
+	Delta bool `json:"delta,omitempty"`
 
 	// IdempotencyKey Idempotency key applied to each channel's publish.
 	IdempotencyKey string `json:"idempotency_key,omitempty"`
@@ -60,6 +71,28 @@ type BroadcastResult struct {
 type ChannelInfo struct {
 	// NumClients Number of connections subscribed to the channel.
 	NumClients int `json:"num_clients"`
+}
+
+// ChannelOptionsOverride Channel options of this subscription in place of the channel's own. gocent v3's
+// `presence`, `join_leave`, `position` and `recover` booleans of subscribe are accepted
+// as `override.presence`, `override.join_leave`, `override.force_positioning` and
+// `override.force_recovery`; giving both with different values is 107. Positioning and
+// recovery need the channel's history (without it they are 107).
+type ChannelOptionsOverride struct {
+	// ForcePositioning A boolean that can be absent (Centrifugo's wrapper type).
+	ForcePositioning *BoolValue `json:"force_positioning,omitempty"`
+
+	// ForcePushJoinLeave A boolean that can be absent (Centrifugo's wrapper type).
+	ForcePushJoinLeave *BoolValue `json:"force_push_join_leave,omitempty"`
+
+	// ForceRecovery A boolean that can be absent (Centrifugo's wrapper type).
+	ForceRecovery *BoolValue `json:"force_recovery,omitempty"`
+
+	// JoinLeave A boolean that can be absent (Centrifugo's wrapper type).
+	JoinLeave *BoolValue `json:"join_leave,omitempty"`
+
+	// Presence A boolean that can be absent (Centrifugo's wrapper type).
+	Presence *BoolValue `json:"presence,omitempty"`
 }
 
 // ChannelsRequest defines model for ChannelsRequest.
@@ -103,6 +136,7 @@ type ClientInfo struct {
 
 // Command One command of a batch. Set exactly one method key.
 type Command struct {
+	// Broadcast `data`, `b64data` and `delta` as in publish (exactly one of `data` and `b64data`).
 	Broadcast     *BroadcastRequest     `json:"broadcast,omitempty"`
 	Channels      *ChannelsRequest      `json:"channels,omitempty"`
 	Disconnect    *DisconnectRequest    `json:"disconnect,omitempty"`
@@ -113,10 +147,14 @@ type Command struct {
 	Info          *InfoRequest          `json:"info,omitempty"`
 	Presence      *PresenceRequest      `json:"presence,omitempty"`
 	PresenceStats *PresenceStatsRequest `json:"presence_stats,omitempty"`
-	Publish       *PublishRequest       `json:"publish,omitempty"`
-	Refresh       *RefreshRequest       `json:"refresh,omitempty"`
-	Subscribe     *SubscribeRequest     `json:"subscribe,omitempty"`
-	Unsubscribe   *UnsubscribeRequest   `json:"unsubscribe,omitempty"`
+
+	// Publish Exactly one of `data` and `b64data` (a `data` of JSON `null` counts as absent, as gocent
+	// sends it with `b64data`); both, or neither, is 107. Centrifugo v6's `version` and
+	// `version_epoch` (skip stale versions) are not supported: a non-zero value is 107.
+	Publish     *PublishRequest     `json:"publish,omitempty"`
+	Refresh     *RefreshRequest     `json:"refresh,omitempty"`
+	Subscribe   *SubscribeRequest   `json:"subscribe,omitempty"`
+	Unsubscribe *UnsubscribeRequest `json:"unsubscribe,omitempty"`
 }
 
 // Disconnect Why connections are closed: a WebSocket close code and a short reason. Codes 3000–3499
@@ -140,6 +178,9 @@ type DisconnectRequest struct {
 
 	// User User whose connections are closed.
 	User string `json:"user"`
+
+	// Whitelist Client ids of the user to keep connected (gocent v3 sends it as `ClientWhitelist`, accepted too).
+	Whitelist []string `json:"whitelist,omitempty"`
 }
 
 // DisconnectResponse defines model for DisconnectResponse.
@@ -253,14 +294,23 @@ type InfoResult struct {
 	Nodes []NodeResult `json:"nodes"`
 }
 
-// NodeResult One live node.
-type NodeResult struct {
-	// Metrics The node's current aggregates, as of its last heartbeat (at most a few
+// Metrics A node's metrics, in Centrifugo's shape.
+type Metrics struct {
+	// Interval Seconds between two updates of `items` (the node heartbeat).
+	Interval float64 `json:"interval"`
+
+	// Items The node's current aggregates, as of its last heartbeat (at most `interval`
 	// seconds old): counter totals and gauge values by dotted name, label
 	// values appended (e.g. `node.clients`, `transport.connects.websocket`,
 	// `client.disconnects.3008`); timers as `<name>.count` and `<name>.mean_ms`.
 	// The same numbers are served as Prometheus text at `/metrics`.
-	Metrics map[string]float64 `json:"metrics,omitempty"`
+	Items map[string]float64 `json:"items"`
+}
+
+// NodeResult One live node.
+type NodeResult struct {
+	// Metrics A node's metrics, in Centrifugo's shape.
+	Metrics *Metrics `json:"metrics,omitempty"`
 
 	// Name Name of the node.
 	Name string `json:"name"`
@@ -336,7 +386,10 @@ type PresenceStatsResult struct {
 
 // Publication One message of a channel's history.
 type Publication struct {
-	// Data The published data (any JSON).
+	// B64Data Binary data (published with `b64data` and not JSON), base64. Absent otherwise.
+	B64Data string `json:"b64data,omitempty"`
+
+	// Data The published data (any JSON); `null` when the data is binary (see `b64data`).
 	Data json.RawMessage `json:"data"`
 
 	// Info A connection as seen in presence and in publications.
@@ -349,13 +402,25 @@ type Publication struct {
 	Tags map[string]string `json:"tags,omitempty"`
 }
 
-// PublishRequest defines model for PublishRequest.
+// PublishRequest Exactly one of `data` and `b64data` (a `data` of JSON `null` counts as absent, as gocent
+// sends it with `b64data`); both, or neither, is 107. Centrifugo v6's `version` and
+// `version_epoch` (skip stale versions) are not supported: a non-zero value is 107.
 type PublishRequest struct {
+	// B64Data Binary data to publish, base64 (standard alphabet, padded). Stored byte for byte.
+	// JSON subscribers and history get it back as `data` when the bytes are JSON, as
+	// `b64data` (base64) otherwise.
+	B64Data string `json:"b64data,omitempty"`
+
 	// Channel Channel to publish into.
 	Channel string `json:"channel"`
 
 	// Data Data to publish (any JSON), passed to subscribers untouched.
-	Data json.RawMessage `json:"data"`
+	Data json.RawMessage `json:"data,omitempty"`
+
+	// Delta Ask for delta compression towards subscribers that negotiated it. This server's
+	// subscribers cannot negotiate deltas, so every subscriber gets the full
+	// publication, as Centrifugo does for a subscriber without delta.
+	Delta bool `json:"delta,omitempty"`
 
 	// IdempotencyKey When set, a repeated publish with the same key within 5 minutes returns the first
 	// result and is not published again.
@@ -466,11 +531,34 @@ type StreamPosition struct {
 
 // SubscribeRequest defines model for SubscribeRequest.
 type SubscribeRequest struct {
+	// B64Data `data` in base64; the decoded bytes must be JSON. Not with `data`.
+	B64Data string `json:"b64data,omitempty"`
+
+	// B64Info `info` in base64; the decoded bytes must be JSON (this server speaks JSON to clients). Not with `info`.
+	B64Info string `json:"b64info,omitempty"`
+
 	// Channel Channel to subscribe to.
 	Channel string `json:"channel"`
 
 	// Client Only this connection of the user.
 	Client string `json:"client,omitempty"`
+
+	// Data Data (any JSON) sent to the connections in their `subscribe` push.
+	Data json.RawMessage `json:"data,omitempty"`
+
+	// Info Channel info (any JSON) of the subscription, shown as `chan_info` in presence, join/leave and publications.
+	Info json.RawMessage `json:"info,omitempty"`
+
+	// Override Channel options of this subscription in place of the channel's own. gocent v3's
+	// `presence`, `join_leave`, `position` and `recover` booleans of subscribe are accepted
+	// as `override.presence`, `override.join_leave`, `override.force_positioning` and
+	// `override.force_recovery`; giving both with different values is 107. Positioning and
+	// recovery need the channel's history (without it they are 107).
+	Override *ChannelOptionsOverride `json:"override,omitempty"`
+
+	// RecoverSince A position in a channel's history stream. `offset` grows by one with each publication;
+	// `epoch` changes whenever the stream is lost (restart, expiry, removal).
+	RecoverSince *StreamPosition `json:"recover_since,omitempty"`
 
 	// User User whose connections are subscribed.
 	User string `json:"user"`

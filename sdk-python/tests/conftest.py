@@ -320,15 +320,14 @@ class WS:
                     self.close_code, self.close_reason = exc.rcvd.code, exc.rcvd.reason
                 return
             text = msg if isinstance(msg, str) else msg.decode()
-            for line in text.strip().split("\n"):
-                if not line.strip():
-                    continue
-                frame = json.loads(line)
-                if frame == {}:
-                    self.conn.send("{}")  # ping
-                    continue
-                self.kept.append(frame)
-                yield frame
+            # Keep every frame of the message before yielding any: the caller
+            # may stop at the first that matches.
+            frames = [json.loads(line) for line in text.strip().split("\n") if line.strip()]
+            if {} in frames:
+                self.conn.send("{}")  # ping
+            frames = [f for f in frames if f != {}]
+            self.kept.extend(frames)
+            yield from frames
 
     def next(self, match: Callable[[dict[str, Any]], bool]) -> Optional[dict[str, Any]]:
         for frame in self._frames(time.monotonic() + WAIT):

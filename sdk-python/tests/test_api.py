@@ -3,6 +3,7 @@ server on the memory and the redis engine, with each method's effect checked."""
 
 from __future__ import annotations
 
+import base64
 import time
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
@@ -109,6 +110,37 @@ def test_disconnect(api: Any, server: Server, ws_factory: Callable[..., WS]) -> 
     assert b.wait_close() == 3503
     frame, code = other.call("presence_stats", {"channel": "x"})
     assert code is None, "another user was disconnected"
+
+
+def test_centrifugo_options(api: Any, server: Server, ws_factory: Callable[..., WS]) -> None:
+    """bytes as b64data, subscribe's data/info/recover_since/override, disconnect's whitelist."""
+    ch, user = uniq("bin"), uniq("u")
+    w = connected(ws_factory, server, token(user))
+    raw = bytes([0, 0xFF, 0x80, 0x0A])
+    first = api.publish(ch, raw, delta=True)
+    pubs = api.history(ch, limit=-1).publications
+    assert len(pubs) == 1 and pubs[0].data is None and base64.b64decode(pubs[0].b64data or "") == raw
+    api.broadcast([ch], b'{"j":1}')
+    api.subscribe(
+        user,
+        ch,
+        data={"w": 1},
+        info="reader",
+        recover_since=models.StreamPosition(offset=first.offset, epoch=first.epoch),
+        override=models.ChannelOptionsOverride(force_positioning=models.BoolValue(value=True)),
+    )
+    push = w.push("subscribe", ch)
+    assert push["data"] == {"w": 1} and push["positioned"]
+    assert w.push("pub", ch)["data"] == {"j": 1}
+    assert api.presence(ch).presence[w.client].chan_info == "reader"
+
+    other = connected(ws_factory, server, token(user))
+    api.disconnect(user, whitelist=[w.client])
+    assert other.wait_close() == 3503
+    frame, code = w.call("presence_stats", {"channel": ch})
+    assert code is None, "the whitelisted connection was closed"
+    metrics = api.info().nodes[0].metrics
+    assert metrics is not None and metrics.interval > 0 and metrics.items
 
 
 def test_refresh(api: Any, server: Server, ws_factory: Callable[..., WS]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Optional, Protocol, TypeVar, Union
@@ -39,17 +40,26 @@ def unix(t: Optional[Timestamp]) -> Optional[int]:
     return int(t.timestamp())
 
 
+def payload(data: Any) -> dict[str, Any]:
+    """``data`` as the request's field: bytes go base64 in ``b64data``, anything
+    else is JSON in ``data``."""
+    if isinstance(data, (bytes, bytearray)):
+        return {"b64data": base64.b64encode(bytes(data)).decode()}
+    return {"data": data}
+
+
 def publish(
     channel: str,
     data: Any,
     skip_history: Optional[bool],
     tags: Optional[Mapping[str, str]],
     idempotency_key: Optional[str],
+    delta: Optional[bool] = None,
 ) -> models.PublishRequest:
     return models.PublishRequest(
         channel=channel,
-        data=data,
-        **_set(skip_history=skip_history, tags=tags, idempotency_key=idempotency_key),
+        **payload(data),
+        **_set(skip_history=skip_history, tags=tags, idempotency_key=idempotency_key, delta=delta),
     )
 
 
@@ -59,16 +69,29 @@ def broadcast(
     skip_history: Optional[bool],
     tags: Optional[Mapping[str, str]],
     idempotency_key: Optional[str],
+    delta: Optional[bool] = None,
 ) -> models.BroadcastRequest:
     return models.BroadcastRequest(
         channels=list(channels),
-        data=data,
-        **_set(skip_history=skip_history, tags=tags, idempotency_key=idempotency_key),
+        **payload(data),
+        **_set(skip_history=skip_history, tags=tags, idempotency_key=idempotency_key, delta=delta),
     )
 
 
-def subscribe(user: str, channel: str, client: Optional[str]) -> models.SubscribeRequest:
-    return models.SubscribeRequest(user=user, channel=channel, **_set(client=client))
+def subscribe(
+    user: str,
+    channel: str,
+    client: Optional[str],
+    data: Any = None,
+    info: Any = None,
+    recover_since: Optional[models.StreamPosition] = None,
+    override: Optional[models.ChannelOptionsOverride] = None,
+) -> models.SubscribeRequest:
+    return models.SubscribeRequest(
+        user=user,
+        channel=channel,
+        **_set(client=client, data=data, info=info, recover_since=recover_since, override=override),
+    )
 
 
 def unsubscribe(user: str, channel: str, client: Optional[str]) -> models.UnsubscribeRequest:
@@ -76,9 +99,13 @@ def unsubscribe(user: str, channel: str, client: Optional[str]) -> models.Unsubs
 
 
 def disconnect(
-    user: str, client: Optional[str], disconnect: Optional[models.Disconnect]
+    user: str,
+    client: Optional[str],
+    disconnect: Optional[models.Disconnect],
+    whitelist: Optional[Sequence[str]] = None,
 ) -> models.DisconnectRequest:
-    return models.DisconnectRequest(user=user, **_set(client=client, disconnect=disconnect))
+    keep = None if whitelist is None else list(whitelist)
+    return models.DisconnectRequest(user=user, **_set(client=client, disconnect=disconnect, whitelist=keep))
 
 
 def refresh(

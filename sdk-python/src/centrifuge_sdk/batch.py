@@ -32,8 +32,9 @@ class Batch:
         skip_history: Optional[bool] = None,
         tags: Optional[Mapping[str, str]] = None,
         idempotency_key: Optional[str] = None,
+        delta: Optional[bool] = None,
     ) -> Batch:
-        req = _wire.publish(channel, data, skip_history, tags, idempotency_key)
+        req = _wire.publish(channel, data, skip_history, tags, idempotency_key, delta)
         self.commands.append(models.Command(publish=req))
         return self
 
@@ -45,13 +46,24 @@ class Batch:
         skip_history: Optional[bool] = None,
         tags: Optional[Mapping[str, str]] = None,
         idempotency_key: Optional[str] = None,
+        delta: Optional[bool] = None,
     ) -> Batch:
-        req = _wire.broadcast(channels, data, skip_history, tags, idempotency_key)
+        req = _wire.broadcast(channels, data, skip_history, tags, idempotency_key, delta)
         self.commands.append(models.Command(broadcast=req))
         return self
 
-    def subscribe(self, user: str, channel: str, *, client: Optional[str] = None) -> Batch:
-        self.commands.append(models.Command(subscribe=_wire.subscribe(user, channel, client)))
+    def subscribe(
+        self,
+        user: str,
+        channel: str,
+        *,
+        client: Optional[str] = None,
+        data: Any = None,
+        info: Any = None,
+        recover_since: Optional[models.StreamPosition] = None,
+        override: Optional[models.ChannelOptionsOverride] = None,
+    ) -> Batch:
+        self.commands.append(models.Command(subscribe=_wire.subscribe(user, channel, client, data, info, recover_since, override)))
         return self
 
     def unsubscribe(self, user: str, channel: str, *, client: Optional[str] = None) -> Batch:
@@ -64,8 +76,9 @@ class Batch:
         *,
         client: Optional[str] = None,
         disconnect: Optional[models.Disconnect] = None,
+        whitelist: Optional[Sequence[str]] = None,
     ) -> Batch:
-        self.commands.append(models.Command(disconnect=_wire.disconnect(user, client, disconnect)))
+        self.commands.append(models.Command(disconnect=_wire.disconnect(user, client, disconnect, whitelist)))
         return self
 
     def refresh(

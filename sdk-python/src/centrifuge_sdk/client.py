@@ -113,10 +113,13 @@ class Client(_Base):
         skip_history: Optional[bool] = None,
         tags: Optional[Mapping[str, str]] = None,
         idempotency_key: Optional[str] = None,
+        delta: Optional[bool] = None,
     ) -> models.PublishResult:
-        """Send ``data`` (any JSON value) to every subscriber of ``channel`` and,
-        when the channel keeps history, append it to the channel's stream."""
-        req = _wire.publish(channel, data, skip_history, tags, idempotency_key)
+        """Send ``data`` (any JSON value; ``bytes`` go as binary ``b64data``) to
+        every subscriber of ``channel`` and, when the channel keeps history,
+        append it to the channel's stream. ``delta`` asks for delta compression
+        (this server's subscribers always get full publications)."""
+        req = _wire.publish(channel, data, skip_history, tags, idempotency_key, delta)
         return _wire.result("publish", self._call("publish", req, models.PublishResponse))
 
     def broadcast(
@@ -127,16 +130,30 @@ class Client(_Base):
         skip_history: Optional[bool] = None,
         tags: Optional[Mapping[str, str]] = None,
         idempotency_key: Optional[str] = None,
+        delta: Optional[bool] = None,
     ) -> models.BroadcastResult:
         """Publish ``data`` into each of ``channels``: one response per channel,
         in order; a failed channel's response has ``error`` set
         (:func:`~centrifuge_sdk.reply_error` turns it into an ``APIError``)."""
-        req = _wire.broadcast(channels, data, skip_history, tags, idempotency_key)
+        req = _wire.broadcast(channels, data, skip_history, tags, idempotency_key, delta)
         return _wire.result("broadcast", self._call("broadcast", req, models.BroadcastResponse))
 
-    def subscribe(self, user: str, channel: str, *, client: Optional[str] = None) -> None:
-        """Subscribe every connection of ``user`` (or only ``client``) to ``channel``."""
-        req = _wire.subscribe(user, channel, client)
+    def subscribe(
+        self,
+        user: str,
+        channel: str,
+        *,
+        client: Optional[str] = None,
+        data: Any = None,
+        info: Any = None,
+        recover_since: Optional[models.StreamPosition] = None,
+        override: Optional[models.ChannelOptionsOverride] = None,
+    ) -> None:
+        """Subscribe every connection of ``user`` (or only ``client``) to
+        ``channel``: ``data`` (JSON) goes in their subscribe push, ``info`` (JSON)
+        is the subscription's channel info, ``recover_since`` sends the
+        publications after that position, ``override`` replaces channel options."""
+        req = _wire.subscribe(user, channel, client, data, info, recover_since, override)
         _wire.result("subscribe", self._call("subscribe", req, models.SubscribeResponse))
 
     def unsubscribe(self, user: str, channel: str, *, client: Optional[str] = None) -> None:
@@ -150,10 +167,12 @@ class Client(_Base):
         *,
         client: Optional[str] = None,
         disconnect: Optional[models.Disconnect] = None,
+        whitelist: Optional[Sequence[str]] = None,
     ) -> None:
         """Close every connection of ``user`` (or only ``client``) with code 3503
-        (no reconnect) or ``disconnect``'s code and reason."""
-        req = _wire.disconnect(user, client, disconnect)
+        (no reconnect) or ``disconnect``'s code and reason, except the connections
+        whose client ids are in ``whitelist``."""
+        req = _wire.disconnect(user, client, disconnect, whitelist)
         _wire.result("disconnect", self._call("disconnect", req, models.DisconnectResponse))
 
     def refresh(
@@ -271,9 +290,10 @@ class AsyncClient(_Base):
         skip_history: Optional[bool] = None,
         tags: Optional[Mapping[str, str]] = None,
         idempotency_key: Optional[str] = None,
+        delta: Optional[bool] = None,
     ) -> models.PublishResult:
         """See :meth:`Client.publish`."""
-        req = _wire.publish(channel, data, skip_history, tags, idempotency_key)
+        req = _wire.publish(channel, data, skip_history, tags, idempotency_key, delta)
         return _wire.result("publish", await self._call("publish", req, models.PublishResponse))
 
     async def broadcast(
@@ -284,14 +304,25 @@ class AsyncClient(_Base):
         skip_history: Optional[bool] = None,
         tags: Optional[Mapping[str, str]] = None,
         idempotency_key: Optional[str] = None,
+        delta: Optional[bool] = None,
     ) -> models.BroadcastResult:
         """See :meth:`Client.broadcast`."""
-        req = _wire.broadcast(channels, data, skip_history, tags, idempotency_key)
+        req = _wire.broadcast(channels, data, skip_history, tags, idempotency_key, delta)
         return _wire.result("broadcast", await self._call("broadcast", req, models.BroadcastResponse))
 
-    async def subscribe(self, user: str, channel: str, *, client: Optional[str] = None) -> None:
+    async def subscribe(
+        self,
+        user: str,
+        channel: str,
+        *,
+        client: Optional[str] = None,
+        data: Any = None,
+        info: Any = None,
+        recover_since: Optional[models.StreamPosition] = None,
+        override: Optional[models.ChannelOptionsOverride] = None,
+    ) -> None:
         """See :meth:`Client.subscribe`."""
-        req = _wire.subscribe(user, channel, client)
+        req = _wire.subscribe(user, channel, client, data, info, recover_since, override)
         _wire.result("subscribe", await self._call("subscribe", req, models.SubscribeResponse))
 
     async def unsubscribe(self, user: str, channel: str, *, client: Optional[str] = None) -> None:
@@ -305,9 +336,10 @@ class AsyncClient(_Base):
         *,
         client: Optional[str] = None,
         disconnect: Optional[models.Disconnect] = None,
+        whitelist: Optional[Sequence[str]] = None,
     ) -> None:
         """See :meth:`Client.disconnect`."""
-        req = _wire.disconnect(user, client, disconnect)
+        req = _wire.disconnect(user, client, disconnect, whitelist)
         _wire.result("disconnect", await self._call("disconnect", req, models.DisconnectResponse))
 
     async def refresh(

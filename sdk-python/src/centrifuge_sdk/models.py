@@ -82,7 +82,11 @@ class Publication(BaseModel):
 
     data: Any
     """
-    The published data (any JSON).
+    The published data (any JSON); `null` when the data is binary (see `b64data`).
+    """
+    b64data: Optional[str] = None
+    """
+    Binary data (published with `b64data` and not JSON), base64. Absent otherwise.
     """
     info: Optional[ClientInfo] = None
     offset: Optional[int] = None
@@ -113,13 +117,34 @@ class Disconnect(BaseModel):
 
 
 class PublishRequest(BaseModel):
+    """
+    Exactly one of `data` and `b64data` (a `data` of JSON `null` counts as absent, as gocent
+    sends it with `b64data`); both, or neither, is 107. Centrifugo v6's `version` and
+    `version_epoch` (skip stale versions) are not supported: a non-zero value is 107.
+
+    """
+
     channel: str
     """
     Channel to publish into.
     """
-    data: Any
+    data: Optional[Any] = None
     """
     Data to publish (any JSON), passed to subscribers untouched.
+    """
+    b64data: Optional[str] = None
+    """
+    Binary data to publish, base64 (standard alphabet, padded). Stored byte for byte.
+    JSON subscribers and history get it back as `data` when the bytes are JSON, as
+    `b64data` (base64) otherwise.
+
+    """
+    delta: Optional[bool] = None
+    """
+    Ask for delta compression towards subscribers that negotiated it. This server's
+    subscribers cannot negotiate deltas, so every subscriber gets the full
+    publication, as Centrifugo does for a subscriber without delta.
+
     """
     skip_history: Optional[bool] = None
     """
@@ -162,13 +187,25 @@ class PublishResponse(BaseModel):
 
 
 class BroadcastRequest(BaseModel):
+    """
+    `data`, `b64data` and `delta` as in publish (exactly one of `data` and `b64data`).
+    """
+
     channels: list[str]
     """
     Channels to publish into (at least one).
     """
-    data: Any
+    data: Optional[Any] = None
     """
     Data to publish (any JSON), passed to subscribers untouched.
+    """
+    b64data: Optional[str] = None
+    """
+    Binary data to publish, base64, as in publish.
+    """
+    delta: Optional[bool] = None
+    """
+    As in publish.
     """
     skip_history: Optional[bool] = None
     """
@@ -196,19 +233,29 @@ class BroadcastResponse(BaseModel):
     result: Optional[BroadcastResult] = None
 
 
-class SubscribeRequest(BaseModel):
-    user: str
+class BoolValue(BaseModel):
     """
-    User whose connections are subscribed.
+    A boolean that can be absent (Centrifugo's wrapper type).
     """
-    channel: str
+
+    value: bool
+
+
+class ChannelOptionsOverride(BaseModel):
     """
-    Channel to subscribe to.
+    Channel options of this subscription in place of the channel's own. gocent v3's
+    `presence`, `join_leave`, `position` and `recover` booleans of subscribe are accepted
+    as `override.presence`, `override.join_leave`, `override.force_positioning` and
+    `override.force_recovery`; giving both with different values is 107. Positioning and
+    recovery need the channel's history (without it they are 107).
+
     """
-    client: Optional[str] = None
-    """
-    Only this connection of the user.
-    """
+
+    presence: Optional[BoolValue] = None
+    join_leave: Optional[BoolValue] = None
+    force_push_join_leave: Optional[BoolValue] = None
+    force_positioning: Optional[BoolValue] = None
+    force_recovery: Optional[BoolValue] = None
 
 
 class EmptyResult(BaseModel):
@@ -254,6 +301,10 @@ class DisconnectRequest(BaseModel):
     client: Optional[str] = None
     """
     Only this connection of the user.
+    """
+    whitelist: Optional[list[str]] = None
+    """
+    Client ids of the user to keep connected (gocent v3 sends it as `ClientWhitelist`, accepted too).
     """
     disconnect: Optional[Disconnect] = None
 
@@ -418,6 +469,59 @@ class InfoRequest(BaseModel):
     """
 
 
+class Metrics(BaseModel):
+    """
+    A node's metrics, in Centrifugo's shape.
+    """
+
+    interval: float
+    """
+    Seconds between two updates of `items` (the node heartbeat).
+    """
+    items: dict[str, float]
+    """
+    The node's current aggregates, as of its last heartbeat (at most `interval`
+    seconds old): counter totals and gauge values by dotted name, label
+    values appended (e.g. `node.clients`, `transport.connects.websocket`,
+    `client.disconnects.3008`); timers as `<name>.count` and `<name>.mean_ms`.
+    The same numbers are served as Prometheus text at `/metrics`.
+
+    """
+
+
+class SubscribeRequest(BaseModel):
+    user: str
+    """
+    User whose connections are subscribed.
+    """
+    channel: str
+    """
+    Channel to subscribe to.
+    """
+    client: Optional[str] = None
+    """
+    Only this connection of the user.
+    """
+    info: Optional[Any] = None
+    """
+    Channel info (any JSON) of the subscription, shown as `chan_info` in presence, join/leave and publications.
+    """
+    b64info: Optional[str] = None
+    """
+    `info` in base64; the decoded bytes must be JSON (this server speaks JSON to clients). Not with `info`.
+    """
+    data: Optional[Any] = None
+    """
+    Data (any JSON) sent to the connections in their `subscribe` push.
+    """
+    b64data: Optional[str] = None
+    """
+    `data` in base64; the decoded bytes must be JSON. Not with `data`.
+    """
+    recover_since: Optional[StreamPosition] = None
+    override: Optional[ChannelOptionsOverride] = None
+
+
 class NodeResult(BaseModel):
     """
     One live node.
@@ -455,15 +559,7 @@ class NodeResult(BaseModel):
     """
     Seconds since the node started.
     """
-    metrics: Optional[dict[str, float]] = None
-    """
-    The node's current aggregates, as of its last heartbeat (at most a few
-    seconds old): counter totals and gauge values by dotted name, label
-    values appended (e.g. `node.clients`, `transport.connects.websocket`,
-    `client.disconnects.3008`); timers as `<name>.count` and `<name>.mean_ms`.
-    The same numbers are served as Prometheus text at `/metrics`.
-
-    """
+    metrics: Optional[Metrics] = None
 
 
 class InfoResult(BaseModel):

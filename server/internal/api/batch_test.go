@@ -52,10 +52,10 @@ func TestBatch(t *testing.T) {
 				{"channels":{"channels":{}}},
 				{"info":{"nodes":[]}},
 				{"error":{"code":102,"message":"unknown channel"}},
-				{"error":{"code":107,"message":"bad request"}},
+				{"error":{"code":107,"message":"channel required"}},
 				{"error":{"code":104,"message":"method not found"}},
-				{"error":{"code":104,"message":"method not found"}},
-				{"error":{"code":107,"message":"bad request"}}
+				{"error":{"code":104,"message":"method not found: rpc is Centrifugo's server API RPC (its rpc proxy), not available on this server"}},
+				{"error":{"code":107,"message":"a batch command sets exactly one method, got 2"}}
 			]}`)
 
 			calls := map[string]int{}
@@ -101,7 +101,7 @@ func TestBatchLimits(t *testing.T) {
 	cmds := strings.Repeat(`{},`, api.MaxBatchCommands) + `{}`
 	big := newTestServerWithBodySize(t, 1<<20)
 	r := big.call(t, "/api/batch", `{"commands":[`+cmds+`]}`)
-	r.expect(t, http.StatusBadRequest, `{"error":{"code":400,"message":"batch has 1001 commands, at most 1000 are allowed"}}`)
+	r.expect(t, http.StatusBadRequest, `{"error":{"code":400,"message":"1001 commands, at most 1000 are allowed"}}`)
 
 	cmds = strings.TrimSuffix(strings.Repeat(`{"info":{}},`, api.MaxBatchCommands), ",")
 	if r := big.call(t, "/api/batch", `{"parallel":true,"commands":[`+cmds+`]}`); r.status != http.StatusOK ||

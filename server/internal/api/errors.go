@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"net/http"
 	"reflect"
+	"strings"
+	"unicode"
 
 	"github.com/labstack/echo/v4"
 
@@ -89,12 +91,20 @@ func requestID(c echo.Context) string {
 // (data, info) reach the caller as published.
 func writeJSON(c echo.Context, status int, v any) error {
 	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
+	if err := encodeLine(&buf, v); err != nil {
+		return err
+	}
+	return c.JSONBlob(status, buf.Bytes())
+}
+
+// encodeLine appends v and a newline to buf, HTML characters unescaped.
+func encodeLine(buf *bytes.Buffer, v any) error {
+	enc := json.NewEncoder(buf)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(v); err != nil {
 		return fmt.Errorf("encoding response: %w", err)
 	}
-	return c.JSONBlob(status, buf.Bytes())
+	return nil
 }
 
 // decodeMessage explains a json.Unmarshal error to the API caller.
@@ -104,9 +114,23 @@ func decodeMessage(err error) string {
 		if typeErr.Field == "" {
 			return fmt.Sprintf("request body must be a JSON object, got %s", typeErr.Value)
 		}
-		return fmt.Sprintf("field %q: got %s, want %s", typeErr.Field, typeErr.Value, jsonType(typeErr.Type))
+		return fmt.Sprintf("field %q: got %s, want %s", jsonPath(typeErr.Field), typeErr.Value, jsonType(typeErr.Type))
 	}
 	return "malformed JSON: " + err.Error()
+}
+
+// jsonPath drops the Go names of embedded structs (PublishRequest.channel is
+// channel): JSON keys are lower case, except the last one (gocent's
+// ClientWhitelist).
+func jsonPath(field string) string {
+	parts := strings.Split(field, ".")
+	keep := parts[:0]
+	for i, p := range parts {
+		if i == len(parts)-1 || p == "" || !unicode.IsUpper(rune(p[0])) {
+			keep = append(keep, p)
+		}
+	}
+	return strings.Join(keep, ".")
 }
 
 // jsonType names the JSON type that decodes into t.

@@ -84,16 +84,16 @@ func (f *fakeService) Broadcast(ctx context.Context, project string, channels []
 	return out
 }
 
-func (f *fakeService) Subscribe(_ context.Context, project, user, channel, client string) error {
-	return f.record("subscribe", project, user, channel, client)
+func (f *fakeService) Subscribe(_ context.Context, project, user, channel string, opts api.SubscribeOptions) error {
+	return f.record("subscribe", project, user, channel, opts)
 }
 
 func (f *fakeService) Unsubscribe(_ context.Context, project, user, channel, client string) error {
 	return f.record("unsubscribe", project, user, channel, client)
 }
 
-func (f *fakeService) Disconnect(_ context.Context, project, user, client string, d protocol.Disconnect) error {
-	return f.record("disconnect", project, user, client, d)
+func (f *fakeService) Disconnect(_ context.Context, project, user, client string, d protocol.Disconnect, whitelist []string) error {
+	return f.record("disconnect", project, user, client, d, whitelist)
 }
 
 func (f *fakeService) Refresh(_ context.Context, project, user, client string, opts api.RefreshOptions) error {

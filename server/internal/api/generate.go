@@ -1,8 +1,7 @@
 package api
 
-// The server API's models and Echo server interface are generated from
+// The server API's models are generated from
 // openapi.yaml at the repository root into package gen. Regenerate with
 // `go generate ./internal/api/...` from the server module.
 
 //go:generate go tool oapi-codegen -config gen/types.cfg.yaml ../../../openapi.yaml
-//go:generate go tool oapi-codegen -config gen/server.cfg.yaml ../../../openapi.yaml

@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/json"
@@ -11,10 +12,12 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/centrifugehq/centrifuge/server/internal/api/gen"
+	"github.com/centrifugehq/centrifuge/server/internal/protocol"
 	"github.com/centrifugehq/centrifuge/server/internal/structure"
 )
 
@@ -37,18 +40,23 @@ type Options struct {
 	// Logger receives internal errors (with the request id shown to the caller);
 	// nil means slog.Default().
 	Logger *slog.Logger
+	// Observe, when set, is told of every method that a line of /api or a
+	// batch command ran, and how long it took (the routes /api/<method> are
+	// timed per HTTP request by the caller's middleware).
+	Observe func(method string, took time.Duration)
 }
 
-// Handler serves the server HTTP API (openapi.yaml) on top of a Service. It
-// implements gen.ServerInterface.
+// Handler serves the server HTTP API (openapi.yaml) on top of a Service: one
+// route per method (table in methods.go) and the single line-per-command
+// endpoint (lines.go), which share the methods, the authentication and the
+// body limit.
 type Handler struct {
 	svc         Service
 	projects    *structure.Registry
 	maxBodySize int64
 	log         *slog.Logger
+	observe     func(method string, took time.Duration)
 }
-
-var _ gen.ServerInterface = (*Handler)(nil)
 
 // New returns a Handler calling svc for the projects in projects.
 func New(svc Service, projects *structure.Registry, opts Options) *Handler {
@@ -57,6 +65,7 @@ func New(svc Service, projects *structure.Registry, opts Options) *Handler {
 		projects:    projects,
 		maxBodySize: opts.MaxBodySize,
 		log:         opts.Logger,
+		observe:     opts.Observe,
 	}
 	if h.maxBodySize <= 0 {
 		h.maxBodySize = DefaultMaxBodySize
@@ -68,12 +77,18 @@ func New(svc Service, projects *structure.Registry, opts Options) *Handler {
 }
 
 // Register adds the API's routes to e: POST /api/<method> for the default
-// project and POST /api/<project>/<method> for a named one. Install
-// HTTPErrorHandler as e.HTTPErrorHandler so that HTTP-level errors (401, 404,
-// 413, ...) have the API's JSON error body.
+// project and POST /api/<project>/<method> for a named one, and the single
+// endpoint POST /api and POST /api/<project>. Install HTTPErrorHandler as
+// e.HTTPErrorHandler so that HTTP-level errors (401, 404, 413, ...) have the
+// API's JSON error body.
 func (h *Handler) Register(e *echo.Echo) {
-	gen.RegisterHandlersWithBaseURL(e, h, "/api")
-	gen.RegisterHandlersWithBaseURL(e, h, "/api/:project")
+	for i := range methods {
+		m := &methods[i]
+		e.POST("/api/"+m.name, h.serveMethod(m))
+		e.POST("/api/:project/"+m.name, h.serveMethod(m))
+	}
+	e.POST("/api", h.serveLines)
+	e.POST("/api/:project", h.serveLines)
 }
 
 // call is one authorized API request.
@@ -84,23 +99,68 @@ type call struct {
 	id string
 }
 
-// begin resolves the request's project, checks its API key and decodes the
-// body into req. Its errors are *echo.HTTPError for HTTPErrorHandler.
-func (h *Handler) begin(c echo.Context, req any) (call, error) {
+// begin resolves the request's project, checks its API key and reads the
+// body. Its errors are *echo.HTTPError for HTTPErrorHandler.
+func (h *Handler) begin(c echo.Context) (call, []byte, error) {
 	p, err := h.projects.Get(c.Param("project"))
 	if errors.Is(err, structure.ErrUnknownProject) {
-		return call{}, echo.NewHTTPError(http.StatusNotFound, err.Error()).SetInternal(err)
+		return call{}, nil, echo.NewHTTPError(http.StatusNotFound, err.Error()).SetInternal(err)
 	}
 	if err != nil {
-		return call{}, err
+		return call{}, nil, err
 	}
 	if err := authorize(c, p); err != nil {
-		return call{}, err
+		return call{}, nil, err
 	}
-	if err := h.decode(c, req); err != nil {
-		return call{}, err
+	body, err := h.readBody(c)
+	if err != nil {
+		return call{}, nil, err
 	}
-	return call{project: p.Name, id: requestID(c)}, nil
+	return call{project: p.Name, id: requestID(c)}, body, nil
+}
+
+// serveMethod answers /api/<method>: HTTP 200 with {"result": ...} or
+// {"error": ...} (batch's result unwrapped), or HTTP 400 when the body is not
+// JSON of the method's request shape.
+func (h *Handler) serveMethod(m *method) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		cl, body, err := h.begin(c)
+		if err != nil {
+			return err
+		}
+		res, err := m.run(h, c.Request().Context(), cl, body)
+		var pe *paramsError
+		if errors.As(err, &pe) && !pe.field {
+			return echo.NewHTTPError(http.StatusBadRequest, pe.Error()).SetInternal(err)
+		}
+		if m.bare && err == nil {
+			return writeJSON(c, http.StatusOK, res)
+		}
+		return writeJSON(c, http.StatusOK, h.response(cl, m.name, res, err))
+	}
+}
+
+// runTimed runs m for a line or a batch command, told to observe.
+func (h *Handler) runTimed(ctx context.Context, m *method, cl call, params []byte) (any, error) {
+	start := time.Now()
+	res, err := m.run(h, ctx, cl, params)
+	if h.observe != nil {
+		h.observe(m.name, time.Since(start))
+	}
+	return res, err
+}
+
+// response is {"result": ...} or {"error": ...}.
+type response struct {
+	Error  *gen.Error `json:"error,omitempty"`
+	Result any        `json:"result,omitempty"`
+}
+
+func (h *Handler) response(cl call, method string, res any, err error) response {
+	if err != nil {
+		return response{Error: h.methodError(cl, method, err)}
+	}
+	return response{Result: res}
 }
 
 func authorize(c echo.Context, p *structure.Project) error {
@@ -141,32 +201,64 @@ func equalKeys(got, want string) bool {
 	return subtle.ConstantTimeCompare(g[:], w[:]) == 1
 }
 
-// decode reads the body (at most maxBodySize bytes) and unmarshals it into v.
-// An empty body is an empty object.
-func (h *Handler) decode(c echo.Context, v any) error {
+// readBody reads the body, at most maxBodySize bytes.
+func (h *Handler) readBody(c echo.Context) ([]byte, error) {
 	r := c.Request()
 	if r.ContentLength > h.maxBodySize {
-		return h.tooLarge()
+		return nil, h.tooLarge()
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, h.maxBodySize+1))
 	if err != nil {
 		var maxErr *http.MaxBytesError
 		if errors.As(err, &maxErr) {
-			return h.tooLarge()
+			return nil, h.tooLarge()
 		}
-		return echo.NewHTTPError(http.StatusBadRequest, "cannot read request body").SetInternal(err)
+		return nil, echo.NewHTTPError(http.StatusBadRequest, "cannot read request body").SetInternal(err)
 	}
 	if int64(len(body)) > h.maxBodySize {
-		return h.tooLarge()
+		return nil, h.tooLarge()
 	}
-	if len(bytes.TrimSpace(body)) == 0 {
+	return body, nil
+}
+
+// paramsError is a request body (or params) that does not decode into the
+// method's request: field is set for a field the method does not know (a
+// method error 107 everywhere); other decode errors are HTTP 400 on
+// /api/<method> and 107 in a line or batch command.
+type paramsError struct {
+	msg   string
+	field bool
+}
+
+func (e *paramsError) Error() string { return e.msg }
+
+// Unwrap makes a paramsError a 107 bad request for methodError.
+func (e *paramsError) Unwrap() error { return protocol.ErrBadRequest.WithMessage(e.msg) }
+
+// decodeParams unmarshals data into v, refusing fields v does not have (keys
+// match case-insensitively, as encoding/json does). Empty data and JSON null
+// are an empty object.
+func decodeParams(data []byte, v any) error {
+	data = bytes.TrimSpace(data)
+	if len(data) == 0 || isNull(data) {
 		return nil
 	}
-	if err := json.Unmarshal(body, v); err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, decodeMessage(err)).SetInternal(err)
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+			return &paramsError{msg: "unknown field " + name + ": not supported by this server", field: true}
+		}
+		return &paramsError{msg: decodeMessage(err)}
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return &paramsError{msg: "malformed JSON: data after the request object"}
 	}
 	return nil
 }
+
+// isNull reports whether raw is the JSON null.
+func isNull(raw []byte) bool { return string(bytes.TrimSpace(raw)) == "null" }
 
 func (h *Handler) tooLarge() error {
 	return echo.NewHTTPError(http.StatusRequestEntityTooLarge,

@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
 	"reflect"
@@ -40,11 +41,18 @@ func TestMethods(t *testing.T) {
 			calls: []fakeCall{{"publish", "default", []any{"news", `"text"`, api.PublishOptions{}}}},
 		},
 		{
-			name:  "publish ignores unknown fields",
+			name:  "publish binary data as gocent sends it",
 			path:  "/api/publish",
-			body:  `{"channel":"news","data":null,"b64data":"","delta":false}`,
+			body:  `{"channel":"news","data":null,"b64data":"AP+AAQ==","delta":true,"version":0,"version_epoch":""}`,
 			want:  `{"result":{}}`,
-			calls: []fakeCall{{"publish", "default", []any{"news", `null`, api.PublishOptions{}}}},
+			calls: []fakeCall{{"publish", "default", []any{"news", "\x00\xff\x80\x01", api.PublishOptions{}}}},
+		},
+		{
+			name:  "broadcast binary data",
+			path:  "/api/broadcast",
+			body:  `{"channels":["a"],"b64data":"AAE="}`,
+			want:  `{"result":{"responses":[{"result":{}}]}}`,
+			calls: []fakeCall{{"publish", "default", []any{"a", "\x00\x01", api.PublishOptions{}}}},
 		},
 		{
 			name:  "broadcast",
@@ -59,7 +67,28 @@ func TestMethods(t *testing.T) {
 			path:  "/api/subscribe",
 			body:  `{"user":"42","channel":"news","client":"c1"}`,
 			want:  `{"result":{}}`,
-			calls: []fakeCall{{"subscribe", "default", []any{"42", "news", "c1"}}},
+			calls: []fakeCall{{"subscribe", "default", []any{"42", "news", api.SubscribeOptions{Client: "c1"}}}},
+		},
+		{
+			name: "subscribe with every option (cent)",
+			path: "/api/subscribe",
+			body: `{"user":"42","channel":"news","info":{"role":"x"},"b64data":"eyJhIjoxfQ==","recover_since":{"offset":3,"epoch":"e"},
+				"override":{"presence":{"value":true},"join_leave":{"value":false},"force_push_join_leave":{"value":true},
+				"force_positioning":{"value":true},"force_recovery":{"value":true}}}`,
+			want: `{"result":{}}`,
+			calls: []fakeCall{{"subscribe", "default", []any{"42", "news", api.SubscribeOptions{
+				Info: []byte(`{"role":"x"}`), Data: []byte(`{"a":1}`), RecoverSince: &engine.StreamPosition{Offset: 3, Epoch: "e"},
+				Override: api.ChannelOverride{Presence: ptr(true), JoinLeave: ptr(false), ForcePushJoinLeave: ptr(true),
+					ForcePositioning: ptr(true), ForceRecovery: ptr(true)}}}}},
+		},
+		{
+			name: "subscribe as gocent v3 sends it",
+			path: "/api/subscribe",
+			body: `{"channel":"news","user":"42","info":{"role":"x"},"presence":true,"join_leave":true,"position":true,"recover":true,"data":{"a":1}}`,
+			want: `{"result":{}}`,
+			calls: []fakeCall{{"subscribe", "default", []any{"42", "news", api.SubscribeOptions{
+				Info: []byte(`{"role":"x"}`), Data: []byte(`{"a":1}`),
+				Override: api.ChannelOverride{Presence: ptr(true), JoinLeave: ptr(true), ForcePositioning: ptr(true), ForceRecovery: ptr(true)}}}}},
 		},
 		{
 			name:  "unsubscribe",
@@ -73,22 +102,36 @@ func TestMethods(t *testing.T) {
 			path:  "/api/disconnect",
 			body:  `{"user":"42"}`,
 			want:  `{"result":{}}`,
-			calls: []fakeCall{{"disconnect", "default", []any{"42", "", protocol.Disconnect{Code: 3503, Reason: "force disconnect"}}}},
+			calls: []fakeCall{{"disconnect", "default", []any{"42", "", protocol.Disconnect{Code: 3503, Reason: "force disconnect"}, []string(nil)}}},
+		},
+		{
+			name:  "disconnect as gocent v3 sends it",
+			path:  "/api/disconnect",
+			body:  `{"user":"42","Disconnect":{"code":4000,"reason":"bye","reconnect":false},"ClientWhitelist":["c2"],"client":""}`,
+			want:  `{"result":{}}`,
+			calls: []fakeCall{{"disconnect", "default", []any{"42", "", protocol.Disconnect{Code: 4000, Reason: "bye"}, []string{"c2"}}}},
+		},
+		{
+			name:  "disconnect with whitelist",
+			path:  "/api/disconnect",
+			body:  `{"user":"42","whitelist":["c2","c3"]}`,
+			want:  `{"result":{}}`,
+			calls: []fakeCall{{"disconnect", "default", []any{"42", "", protocol.Disconnect{Code: 3503, Reason: "force disconnect"}, []string{"c2", "c3"}}}},
 		},
 		{
 			name:  "disconnect with code",
 			path:  "/api/disconnect",
 			body:  `{"user":"42","client":"c1","disconnect":{"code":4500,"reason":"banned"}}`,
 			want:  `{"result":{}}`,
-			calls: []fakeCall{{"disconnect", "default", []any{"42", "c1", protocol.Disconnect{Code: 4500, Reason: "banned"}}}},
+			calls: []fakeCall{{"disconnect", "default", []any{"42", "c1", protocol.Disconnect{Code: 4500, Reason: "banned"}, []string(nil)}}},
 		},
 		{
 			name: "refresh",
 			path: "/api/refresh",
-			body: `{"user":"42","client":"c1","expired":true,"expire_at":1767225600,"info":{"name":"Alice"}}`,
+			body: `{"user":"42","client":"c1","expire_at":1767225600,"info":{"name":"Alice"}}`,
 			want: `{"result":{}}`,
 			calls: []fakeCall{{"refresh", "default", []any{"42", "c1",
-				api.RefreshOptions{Expired: true, ExpireAt: 1767225600, Info: []byte(`{"name":"Alice"}`)}}}},
+				api.RefreshOptions{ExpireAt: 1767225600, Info: []byte(`{"name":"Alice"}`)}}}},
 		},
 		{
 			name: "presence",
@@ -183,11 +226,12 @@ func TestMethods(t *testing.T) {
 			path: "/api/info",
 			setup: func(f *fakeService) {
 				f.nodes = []api.NodeInfo{{UID: "u1", Name: "node-1", Version: "1.0.0", NumClients: 3, NumUsers: 2,
-					NumSubs: 5, NumChannels: 4, Uptime: 90*time.Second + 500*time.Millisecond}}
+					NumSubs: 5, NumChannels: 4, Uptime: 90*time.Second + 500*time.Millisecond,
+					Metrics: map[string]float64{"node.clients": 3}, MetricsInterval: 2 * time.Second}}
 			},
 			body: `{}`,
 			want: `{"result":{"nodes":[{"uid":"u1","name":"node-1","version":"1.0.0","num_clients":3,"num_users":2,
-				"num_subs":5,"num_channels":4,"uptime":90}]}}`,
+				"num_subs":5,"num_channels":4,"uptime":90,"metrics":{"interval":2,"items":{"node.clients":3}}}]}}`,
 			calls: []fakeCall{{"info", "", nil}},
 		},
 		{
@@ -223,29 +267,50 @@ func TestRawJSONPassesThroughUntouched(t *testing.T) {
 }
 
 func TestBadRequests(t *testing.T) {
-	for _, tc := range []struct{ path, body string }{
-		{"/api/publish", `{"data":{}}`},
-		{"/api/publish", `{"channel":"a"}`},
-		{"/api/publish", ``},
-		{"/api/broadcast", `{"channels":[],"data":{}}`},
-		{"/api/broadcast", `{"channels":["a"]}`},
-		{"/api/subscribe", `{"channel":"a"}`},
-		{"/api/subscribe", `{"user":"42"}`},
-		{"/api/unsubscribe", `{"user":"42"}`},
-		{"/api/disconnect", `{"client":"c1"}`},
-		{"/api/disconnect", `{"user":"42","disconnect":{"code":1000,"reason":"normal"}}`},
-		{"/api/disconnect", `{"user":"42","disconnect":{"code":4000,"reason":"` + strings.Repeat("r", 124) + `"}}`},
-		{"/api/refresh", `{"client":"c1"}`},
-		{"/api/refresh", `{"user":"42","expire_at":-1}`},
-		{"/api/presence", `{}`},
-		{"/api/presence_stats", `{}`},
-		{"/api/history", `{"limit":10}`},
-		{"/api/history_remove", `{}`},
-		{"/api/channels", `{"pattern":"chat:["}`},
+	for _, tc := range []struct{ path, body, msg string }{
+		{"/api/publish", `{"data":{}}`, "channel required"},
+		{"/api/publish", `{"channel":"a"}`, "data or b64data required"},
+		{"/api/publish", `{"channel":"a","data":null}`, "data or b64data required"},
+		{"/api/publish", ``, "channel required"},
+		{"/api/publish", `{"channel":"a","data":{},"b64data":"AAE="}`, "data and b64data are both set: send one of them"},
+		{"/api/publish", `{"channel":"a","b64data":"%%%"}`, "b64data: not valid base64: illegal base64 data at input byte 0"},
+		{"/api/publish", `{"channel":"a","data":{},"version":3}`, "version: not supported by this server (versioned publications)"},
+		{"/api/publish", `{"channel":"a","data":{},"version_epoch":"x"}`, "version_epoch: not supported by this server (versioned publications)"},
+		{"/api/publish", `{"channel":"a","data":{},"colour":"red"}`, `unknown field "colour": not supported by this server`},
+		{"/api/broadcast", `{"channels":[],"data":{}}`, "channels required"},
+		{"/api/broadcast", `{"channels":["a"]}`, "data or b64data required"},
+		{"/api/broadcast", `{"channels":["a"],"data":{},"b64data":"AAE="}`, "data and b64data are both set: send one of them"},
+		{"/api/subscribe", `{"channel":"a"}`, "user and channel required"},
+		{"/api/subscribe", `{"user":"42"}`, "user and channel required"},
+		{"/api/subscribe", `{"user":"42","channel":"a","session":"s1"}`, "session: not supported by this server (sessions are not tracked: use client)"},
+		{"/api/subscribe", `{"user":"42","channel":"a","expire_at":1767225600}`, "expire_at: not supported by this server (server-side subscriptions do not expire)"},
+		{"/api/subscribe", `{"user":"42","channel":"a","info":{},"b64info":"e30="}`, "info and b64info are both set: send one of them"},
+		{"/api/subscribe", `{"user":"42","channel":"a","b64data":"AAE="}`, "b64data: the decoded bytes must be JSON (clients speak JSON here)"},
+		{"/api/subscribe", `{"user":"42","channel":"a","override":{"presence":{"value":false}},"presence":true}`, "override.presence and presence contradict each other"},
+		{"/api/subscribe", `{"user":"42","channel":"a","override":{"force_recovery":{"value":true}},"recover":false}`, "override.force_recovery and recover contradict each other"},
+		{"/api/unsubscribe", `{"user":"42"}`, "user and channel required"},
+		{"/api/unsubscribe", `{"user":"42","channel":"a","session":"s1"}`, "session: not supported by this server (sessions are not tracked: use client)"},
+		{"/api/disconnect", `{"client":"c1"}`, "user required"},
+		{"/api/disconnect", `{"user":"42","disconnect":{"code":1000,"reason":"normal"}}`, "disconnect.code must be within 3000-4999"},
+		{"/api/disconnect", `{"user":"42","disconnect":{"code":4000,"reason":"` + strings.Repeat("r", 124) + `"}}`, "disconnect.reason longer than 123 bytes"},
+		{"/api/disconnect", `{"user":"42","disconnect":{"code":4500,"reason":"x","reconnect":true}}`, "disconnect.reconnect is true but code 4500 is terminal (3500-3999, 4500-4999): clients do not reconnect"},
+		{"/api/disconnect", `{"user":"42","whitelist":["a"],"ClientWhitelist":["b"]}`, "whitelist and ClientWhitelist are both set: send one of them"},
+		{"/api/disconnect", `{"user":"42","client":"c1","whitelist":["c1"]}`, `client "c1" is in the whitelist: nothing to disconnect`},
+		{"/api/disconnect", `{"user":"42","session":"s"}`, "session: not supported by this server (sessions are not tracked: use client)"},
+		{"/api/refresh", `{"client":"c1"}`, "user required"},
+		{"/api/refresh", `{"user":"42","expire_at":-1}`, "expire_at must not be negative"},
+		{"/api/refresh", `{"user":"42","expired":true,"expire_at":5}`, "expired and expire_at contradict each other: send one of them"},
+		{"/api/presence", `{}`, "channel required"},
+		{"/api/presence_stats", `{}`, "channel required"},
+		{"/api/history", `{"limit":10}`, "channel required"},
+		{"/api/history_remove", `{}`, "channel required"},
+		{"/api/channels", `{"pattern":"chat:["}`, "bad pattern: syntax error in pattern"},
+		{"/api/info", `{"verbose":true}`, `unknown field "verbose": not supported by this server`},
 	} {
 		t.Run(strings.TrimPrefix(tc.path, "/api/")+" "+tc.body, func(t *testing.T) {
 			ts := newTestServer(t)
-			ts.call(t, tc.path, tc.body).expect(t, http.StatusOK, `{"error":{"code":107,"message":"bad request"}}`)
+			want, _ := json.Marshal(map[string]any{"error": map[string]any{"code": 107, "message": tc.msg}})
+			ts.call(t, tc.path, tc.body).expect(t, http.StatusOK, string(want))
 			ts.expectCalls(t)
 		})
 	}
@@ -294,7 +359,7 @@ func TestBroadcastPartialFailure(t *testing.T) {
 		expect(t, http.StatusOK, `{"result":{"responses":[
 			{"result":{"offset":4,"epoch":"e"}},
 			{"error":{"code":102,"message":"unknown channel"}},
-			{"error":{"code":107,"message":"bad request"}},
+			{"error":{"code":107,"message":"channel required"}},
 			{"error":{"code":100,"message":"internal server error"}},
 			{"result":{"offset":4,"epoch":"e"}}]}}`)
 
@@ -313,3 +378,5 @@ func TestBroadcastPartialFailure(t *testing.T) {
 		t.Errorf("the internal error of one channel is not logged: %s", ts.logs.String())
 	}
 }
+
+func ptr[T any](v T) *T { return &v }

@@ -89,6 +89,15 @@ func TestPrometheusMetrics(t *testing.T) {
 	slow, _ := s.connect(t, "2")
 	s.api("disconnect", map[string]any{"user": "2"})
 	slow.expectClose(3503)
+	// The single /api endpoint: the request is "api", each command its method.
+	line := `{"method":"publish","params":{"channel":"quiet","data":1}}` + "\n"
+	req, _ := http.NewRequest(http.MethodPost, "http://"+s.addr+"/api", strings.NewReader(line+line))
+	req.Header.Set("Authorization", "apikey "+apiKey)
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("POST /api: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
 
 	resp, err := http.Get("http://" + s.addr + "/metrics")
 	if err != nil {
@@ -131,12 +140,13 @@ func TestPrometheusMetrics(t *testing.T) {
 		want   float64
 	}{
 		{"centrifuge_node_clients", nil, 1},
-		{"centrifuge_api_publications_total", map[string]string{"project": "default"}, 3},
+		{"centrifuge_api_publications_total", map[string]string{"project": "default"}, 5},
 		{"centrifuge_node_deliveries_total", nil, 3},
 		{"centrifuge_transport_connects_total", map[string]string{"transport": "websocket"}, 2},
 		{"centrifuge_client_disconnects_total", map[string]string{"code": "3503"}, 1},
 		{"centrifuge_client_command_seconds", map[string]string{"method": "subscribe"}, 1},
-		{"centrifuge_api_call_seconds", map[string]string{"method": "publish"}, 3},
+		{"centrifuge_api_call_seconds", map[string]string{"method": "publish"}, 5},
+		{"centrifuge_api_call_seconds", map[string]string{"method": "api"}, 1},
 	} {
 		if got := value(tc.family, tc.labels); got != tc.want {
 			t.Errorf("%s%v = %v, want %v", tc.family, tc.labels, got, tc.want)
@@ -147,8 +157,10 @@ func TestPrometheusMetrics(t *testing.T) {
 	}
 	_, out := s.api("info", map[string]any{})
 	node := out["result"].(map[string]any)["nodes"].([]any)[0].(map[string]any)
-	if m, _ := node["metrics"].(map[string]any); m == nil || m["node.clients"].(float64) != 1 {
-		t.Fatalf("info metrics %v", node["metrics"])
+	m, _ := node["metrics"].(map[string]any)
+	items, _ := m["items"].(map[string]any)
+	if clients, _ := items["node.clients"].(float64); clients != 1 || m["interval"] != float64(2) {
+		t.Fatalf("info metrics %v, want Centrifugo's {interval, items} with node.clients 1", node["metrics"])
 	}
 }
 

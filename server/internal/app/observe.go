@@ -35,10 +35,13 @@ func apiMetrics(reg *metrics.Registry) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			path := c.Request().URL.Path
-			if !strings.HasPrefix(path, "/api/") {
+			if path != "/api" && !strings.HasPrefix(path, "/api/") {
 				return next(c)
 			}
 			method := path[strings.LastIndexByte(path, '/')+1:]
+			if route := c.Path(); route == "/api" || route == "/api/:project" {
+				method = "api" // the single line-per-command endpoint
+			}
 			start := time.Now()
 			err := next(c)
 			status := c.Response().Status

@@ -179,7 +179,11 @@ func New(cfg config.Config, log *slog.Logger) (*Server, error) {
 			return reg.WritePrometheus(c.Response())
 		})
 	}
-	api.New(node, projects, api.Options{MaxBodySize: int64(cfg.HTTP.APIMaxBodySize), Logger: log}).Register(e)
+	api.New(node, projects, api.Options{MaxBodySize: int64(cfg.HTTP.APIMaxBodySize), Logger: log,
+		// The methods run by /api lines and batch commands, timed as apiMetrics times routes.
+		Observe: func(method string, took time.Duration) {
+			reg.Timer("api.call", "server API calls, by method", "method", method).Observe(took)
+		}}).Register(e)
 	s.echo = e
 	s.newConns = map[net.Conn]struct{}{}
 	s.http = &http.Server{

@@ -576,7 +576,7 @@ func (c *Client) expireSub(s *sub) {
 
 // ServerSubscribe subscribes the connection on the server's initiative (server
 // API subscribe) and tells the client with a subscribe push.
-func (c *Client) ServerSubscribe(ch string) {
+func (c *Client) ServerSubscribe(ch string, ss hub.ServerSubscription) {
 	go func() {
 		c.opMu.Lock()
 		defer c.opMu.Unlock()
@@ -585,9 +585,17 @@ func (c *Client) ServerSubscribe(ch string) {
 			c.log.Warn("server subscribe", "channel", ch, "err", err)
 			return
 		}
+		opts = hub.OverrideOptions(opts, ss.Override)
+		req := &protocol.SubscribeRequest{
+			JoinLeave:  ss.Override.JoinLeave != nil && *ss.Override.JoinLeave,
+			Positioned: ss.Override.ForcePositioning != nil && *ss.Override.ForcePositioning,
+		}
+		if sp := ss.RecoverSince; sp != nil {
+			req.Recover, req.Recoverable, req.Epoch, req.Offset = true, true, sp.Epoch, sp.Offset
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 		defer cancel()
-		s, res, err := c.prepareSub(ctx, subParams{ch: ch, name: name, opts: opts, serverSide: true, req: &protocol.SubscribeRequest{}})
+		s, res, err := c.prepareSub(ctx, subParams{ch: ch, name: name, opts: opts, chanInfo: ss.Info, serverSide: true, req: req})
 		if err != nil {
 			if errors.Is(err, errSubLimit) {
 				c.log.Warn("server subscribe refused: subscription limit reached", "channel", ch)
@@ -599,14 +607,26 @@ func (c *Client) ServerSubscribe(ch string) {
 			return
 		}
 		frame, err := protocol.EncodePush(&protocol.Push{Channel: ch, Subscribe: &protocol.Subscribe{
-			Recoverable: res.Recoverable, Epoch: res.Epoch, Offset: res.Offset, Positioned: res.Positioned,
+			Recoverable: res.Recoverable, Epoch: res.Epoch, Offset: res.Offset, Positioned: res.Positioned, Data: ss.Data,
 		}})
 		if err != nil {
 			c.log.Error("encode subscribe push", "err", err)
 			return
 		}
+		// Recovered publications (recover_since) follow the subscribe push.
+		frames := [][]byte{frame}
+		for _, pub := range res.Publications {
+			f, err := protocol.AppendPublicationPush(nil, ch, pub)
+			if err != nil {
+				c.log.Error("encode recovered publication", "err", err)
+				return
+			}
+			frames = append(frames, f)
+		}
 		c.mu.Lock()
-		c.enqueue(frame)
+		for _, f := range frames {
+			c.enqueue(f)
+		}
 		c.activateLocked(s)
 		c.mu.Unlock()
 	}()

@@ -130,11 +130,11 @@ func (c *countConn) Project() string { return "default" }
 func (c *countConn) Deliver(string, []byte, engine.StreamPosition, hub.Kind) {
 	c.n.Add(1)
 }
-func (c *countConn) ServerSubscribe(string)                   {}
-func (c *countConn) ServerUnsubscribe(string, uint32, string) {}
-func (c *countConn) Disconnect(protocol.Disconnect)           {}
-func (c *countConn) ServerRefresh(api.RefreshOptions)         {}
-func (c *countConn) InsufficientState()                       {}
+func (c *countConn) ServerSubscribe(string, hub.ServerSubscription) {}
+func (c *countConn) ServerUnsubscribe(string, uint32, string)       {}
+func (c *countConn) Disconnect(protocol.Disconnect)                 {}
+func (c *countConn) ServerRefresh(api.RefreshOptions)               {}
+func (c *countConn) InsufficientState()                             {}
 
 // BenchmarkHandlePublication is the hub's fan-out alone: encode the push
 // once, then one Deliver call per local subscriber.

@@ -21,6 +21,16 @@ const (
 	KindLeave
 )
 
+// ServerSubscription is what the server API's subscribe gives a connection:
+// data for its subscribe push, its channel info, the position to recover
+// from, and channel options replaced for this subscription.
+type ServerSubscription struct {
+	Data         []byte
+	Info         []byte
+	RecoverSince *engine.StreamPosition
+	Override     api.ChannelOverride
+}
+
 // Conn is a client connection as the hub sees it. Every method must return
 // quickly and never block on the network: the hub calls them while fanning out.
 type Conn interface {
@@ -33,7 +43,7 @@ type Conn interface {
 	Deliver(channel string, frame []byte, pos engine.StreamPosition, kind Kind)
 	// ServerSubscribe subscribes the connection to channel on the server's
 	// initiative and tells the client with a subscribe push.
-	ServerSubscribe(channel string)
+	ServerSubscribe(channel string, opts ServerSubscription)
 	// ServerUnsubscribe removes a subscription and tells the client with an unsubscribe push.
 	ServerUnsubscribe(channel string, code uint32, reason string)
 	// Disconnect closes the connection with d.

@@ -2,11 +2,13 @@ package hub
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"path"
+	"slices"
 	"sync"
 	"time"
 
@@ -321,6 +323,11 @@ type control struct {
 	Origin string          `json:"origin,omitempty"`
 	Node   string          `json:"node,omitempty"`
 	Data   json.RawMessage `json:"data,omitempty"`
+	// subscribe's options (Data and Info above carry its data and info)
+	RecoverSince *engine.StreamPosition `json:"recover_since,omitempty"`
+	Override     *api.ChannelOverride   `json:"override,omitempty"`
+	// disconnect: client ids to keep
+	Whitelist []string `json:"whitelist,omitempty"`
 }
 
 func (n *Node) sendControl(ctx context.Context, c control) error {
@@ -346,15 +353,43 @@ func (n *Node) checkUserTarget(project, user, client string) (*structure.Project
 }
 
 // Subscribe subscribes user's connections (or one client) to channel on every node.
-func (n *Node) Subscribe(ctx context.Context, project, user, ch, client string) error {
-	p, err := n.checkUserTarget(project, user, client)
+func (n *Node) Subscribe(ctx context.Context, project, user, ch string, opts api.SubscribeOptions) error {
+	p, err := n.checkUserTarget(project, user, opts.Client)
 	if err != nil {
 		return err
 	}
-	if _, _, err := n.ResolveChannel(p, ch); err != nil {
+	_, chOpts, err := n.ResolveChannel(p, ch)
+	if err != nil {
 		return err
 	}
-	return n.sendControl(ctx, control{Op: "subscribe", Project: p.Name, User: user, Client: client, Channel: ch})
+	chOpts = OverrideOptions(chOpts, opts.Override)
+	if !chOpts.HistoryEnabled() {
+		if opts.RecoverSince != nil || isTrue(opts.Override.ForcePositioning) || isTrue(opts.Override.ForceRecovery) {
+			return protocol.ErrBadRequest.WithMessage("recover_since, positioning and recovery need the channel's history, which it does not keep")
+		}
+	}
+	c := control{Op: "subscribe", Project: p.Name, User: user, Client: opts.Client, Channel: ch,
+		Data: opts.Data, Info: opts.Info, RecoverSince: opts.RecoverSince}
+	if opts.Override != (api.ChannelOverride{}) {
+		c.Override = &opts.Override
+	}
+	return n.sendControl(ctx, c)
+}
+
+func isTrue(b *bool) bool { return b != nil && *b }
+
+// OverrideOptions returns opts with o's values in place of the channel's.
+func OverrideOptions(opts structure.ChannelOptions, o api.ChannelOverride) structure.ChannelOptions {
+	set := func(dst *bool, v *bool) {
+		if v != nil {
+			*dst = *v
+		}
+	}
+	set(&opts.Presence, o.Presence)
+	set(&opts.JoinLeave, o.JoinLeave)
+	set(&opts.ForcePushJoinLeave, o.ForcePushJoinLeave)
+	set(&opts.ForceRecovery, o.ForceRecovery)
+	return opts
 }
 
 // Unsubscribe unsubscribes user's connections (or one client) from channel on every node.
@@ -370,7 +405,7 @@ func (n *Node) Unsubscribe(ctx context.Context, project, user, ch, client string
 }
 
 // Disconnect closes user's connections (or one client) on every node.
-func (n *Node) Disconnect(ctx context.Context, project, user, client string, d protocol.Disconnect) error {
+func (n *Node) Disconnect(ctx context.Context, project, user, client string, d protocol.Disconnect, whitelist []string) error {
 	p, err := n.checkUserTarget(project, user, client)
 	if err != nil {
 		return err
@@ -384,7 +419,7 @@ func (n *Node) Disconnect(ctx context.Context, project, user, client string, d p
 	if len(d.Reason) > 100 {
 		return protocol.ErrBadRequest.WithMessage("disconnect reason longer than 100 bytes")
 	}
-	return n.sendControl(ctx, control{Op: "disconnect", Project: p.Name, User: user, Client: client, Code: d.Code, Reason: d.Reason})
+	return n.sendControl(ctx, control{Op: "disconnect", Project: p.Name, User: user, Client: client, Code: d.Code, Reason: d.Reason, Whitelist: whitelist})
 }
 
 // Refresh changes the expiry (or info) of user's connections on every node.
@@ -422,10 +457,17 @@ func (n *Node) HandleControl(data []byte) {
 	for _, conn := range n.hub.userConns(c.Project, c.User, c.Client) {
 		switch c.Op {
 		case "subscribe":
-			conn.ServerSubscribe(c.Channel)
+			ss := ServerSubscription{Data: c.Data, Info: c.Info, RecoverSince: c.RecoverSince}
+			if c.Override != nil {
+				ss.Override = *c.Override
+			}
+			conn.ServerSubscribe(c.Channel, ss)
 		case "unsubscribe":
 			conn.ServerUnsubscribe(c.Channel, protocol.UnsubscribeCodeServer, "server unsubscribe")
 		case "disconnect":
+			if slices.Contains(c.Whitelist, conn.ID()) {
+				continue
+			}
 			conn.Disconnect(protocol.Disconnect{Code: c.Code, Reason: c.Reason})
 		case "refresh":
 			conn.ServerRefresh(api.RefreshOptions{Expired: c.Expired, ExpireAt: c.ExpireAt, Info: c.Info})
@@ -552,7 +594,7 @@ func (n *Node) localInfo() api.NodeInfo {
 	return api.NodeInfo{
 		UID: n.id, Name: n.cfg.Name, Version: n.cfg.Version,
 		NumClients: clients, NumUsers: users, NumSubs: subs, NumChannels: channels,
-		Uptime: time.Since(n.started), Metrics: n.m.reg.Snapshot(),
+		Uptime: time.Since(n.started), Metrics: n.m.reg.Snapshot(), MetricsInterval: heartbeatInterval,
 	}
 }
 
@@ -636,5 +678,10 @@ func ProtoClientInfo(i *engine.ClientInfo) *protocol.ClientInfo {
 
 // ProtoPublication converts an engine Publication to the wire type.
 func ProtoPublication(p *engine.Publication) *protocol.Publication {
-	return &protocol.Publication{Data: p.Data, Info: ProtoClientInfo(p.Info), Offset: p.Offset, Tags: p.Tags}
+	pub := &protocol.Publication{Data: p.Data, Info: ProtoClientInfo(p.Info), Offset: p.Offset, Tags: p.Tags}
+	if !json.Valid(p.Data) {
+		// Binary data (published with b64data) cannot be embedded in JSON.
+		pub.Data, pub.B64Data = nil, base64.StdEncoding.EncodeToString(p.Data)
+	}
+	return pub
 }

@@ -17,7 +17,7 @@ func (c idConn) ID() string                                          { return st
 func (c idConn) User() string                                        { return "" }
 func (c idConn) Project() string                                     { return "" }
 func (c idConn) Deliver(string, []byte, engine.StreamPosition, Kind) {}
-func (c idConn) ServerSubscribe(string)                              {}
+func (c idConn) ServerSubscribe(string, ServerSubscription)          {}
 func (c idConn) ServerUnsubscribe(string, uint32, string)            {}
 func (c idConn) Disconnect(protocol.Disconnect)                      {}
 func (c idConn) ServerRefresh(api.RefreshOptions)                    {}

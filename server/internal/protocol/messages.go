@@ -66,10 +66,13 @@ type ClientInfo struct {
 
 // Publication is one message in a channel.
 type Publication struct {
-	Data   Raw               `json:"data"`
-	Info   *ClientInfo       `json:"info,omitempty"`
-	Offset uint64            `json:"offset,omitempty"`
-	Tags   map[string]string `json:"tags,omitempty"`
+	Data Raw `json:"data"`
+	// B64Data carries binary data (published with the server API's b64data),
+	// base64, in place of Data (then null), which can only embed JSON.
+	B64Data string            `json:"b64data,omitempty"`
+	Info    *ClientInfo       `json:"info,omitempty"`
+	Offset  uint64            `json:"offset,omitempty"`
+	Tags    map[string]string `json:"tags,omitempty"`
 }
 
 type Join struct {

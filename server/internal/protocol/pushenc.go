@@ -13,6 +13,7 @@ import (
 // without reflection because every publication is encoded this way (once per
 // channel and node, on the fan-out path).
 //
+// Binary data travels base64 in B64Data (Data nil, written as null).
 // The embedded JSON (data, conn_info, chan_info) must be valid: every source
 // of it decodes it as JSON first (the server API's and a client's request,
 // a proxy's reply, a node's own publication through the engine). Embedded
@@ -32,6 +33,10 @@ func AppendPublicationPush(dst []byte, ch string, p *Publication) ([]byte, error
 	var err error
 	if dst, err = appendRaw(dst, p.Data); err != nil {
 		return nil, err
+	}
+	if p.B64Data != "" {
+		dst = append(dst, `,"b64data":`...)
+		dst = appendString(dst, p.B64Data)
 	}
 	if p.Info != nil {
 		dst = append(dst, `,"info":`...)
