@@ -122,5 +122,17 @@ test-python-compat: build ## sdk-python's tests and mypy on Python 3.9, the olde
 	cd sdk-python && CENTRIFUGE_BIN=$(CURDIR)/$(BIN) .venv39/bin/pytest -q -p no:cacheprovider && \
 	.venv39/bin/mypy --strict --cache-dir=/dev/null src
 
+# sdk-js: the browser client and Node server-API client (@centrifuge/sdk).
+SDKJS_SRC := $(shell find sdk-js/src -type f 2>/dev/null) sdk-js/build.mjs sdk-js/tsconfig.json sdk-js/package.json
+
+sdk-js/node_modules/.package-lock.json: sdk-js/package-lock.json
+	cd sdk-js && npm ci --no-audit --no-fund --loglevel=error
+
+sdk-js/dist/centrifuge.js: sdk-js/node_modules/.package-lock.json $(SDKJS_SRC)
+	cd sdk-js && npm run --silent build
+
+.PHONY: sdk-js
+sdk-js: sdk-js/dist/centrifuge.js ## Build sdk-js/dist: ESM (index.js, server/index.js, .d.ts) and the <script> bundle centrifuge.js
+
 .PHONY: test
 test: deps lint test-go test-go-sdk test-python test-python-install test-python-compat check-generated test-interop test-bench-smoke ## Everything CI runs: lint, Go tests (-race), interop tests, bench smoke, SDKs (Go, Python), generated code
