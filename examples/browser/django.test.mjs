@@ -7,10 +7,11 @@
 // configured connection check interval.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, copyFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  EXAMPLES, REPO, freePort, launchBrowser, run, screenshotPath, secret, start, startCentrifuge, tempDir, timeUntil, waitHttp,
+  EXAMPLES, REPO, freePort, launchBrowser, logIn, names, openFirstPost, run, screenshotPath, secret, start, startCentrifuge,
+  tempDir, timeUntil, waitHttp,
 } from './harness.mjs';
 
 const APP = join(EXAMPLES, 'django');
@@ -55,25 +56,9 @@ after(async () => {
   await centrifuge?.proc.stop();
 });
 
-async function reader(name) {
-  const context = await browser.newContext({ viewport: { width: 1100, height: 760 } });
-  context.setDefaultTimeout(10000);
-  const page = await context.newPage();
-  page.on('pageerror', (err) => console.error(`[${name}] page error: ${err.message}`));
-  await page.goto(`${base}/accounts/login/?next=/`);
-  await page.fill('#id_username', name);
-  await page.fill('#id_password', 'password');
-  await Promise.all([page.waitForURL(`${base}/`), page.click('button[type=submit]')]);
-  return page;
-}
+const reader = (name) => logIn(browser, base, name, '/accounts/login/');
+const openPost = (page) => openFirstPost(page, base);
 
-async function openPost(page) {
-  await page.goto(base + '/');
-  await page.click('ul.posts li:first-child a');
-  await page.waitForSelector('#live-status[data-state="live"]', { timeout: 5000 });
-}
-
-const names = (page, sel) => page.$$eval(sel, (els) => els.map((e) => e.textContent));
 
 test('a comment appears live on the other readers\' pages, presence lists them', async () => {
   for (const name of ['alice', 'bob', 'carol']) {

@@ -134,3 +134,37 @@ export async function timeUntil(page, predicate, arg, t0, timeoutMs = 5000) {
   await page.waitForFunction(predicate, arg, { timeout: timeoutMs, polling: 10 });
   return Date.now() - t0;
 }
+
+/**
+ * A browser context of its own for `name` (password "password"), logged in
+ * through the app's form at loginPath (fields #id_username and #id_password).
+ */
+export async function logIn(browser, base, name, loginPath) {
+  const context = await browser.newContext({ viewport: { width: 1100, height: 760 } });
+  context.setDefaultTimeout(10000);
+  const page = await context.newPage();
+  page.on('pageerror', (err) => console.error(`[${name}] page error: ${err.message}`));
+  await page.goto(`${base}${loginPath}?next=/`);
+  await page.fill('#id_username', name);
+  await page.fill('#id_password', 'password');
+  await Promise.all([page.waitForURL(`${base}/`), page.click('form button[type=submit]')]);
+  return page;
+}
+
+/** Opens the first post of the list and waits for its live feed. */
+export async function openFirstPost(page, base) {
+  await page.goto(base + '/');
+  await page.click('ul.posts li:first-child a');
+  await page.waitForSelector('#live-status[data-state="live"]', { timeout: 5000 });
+}
+
+/** The text of every element matching sel. */
+export function names(page, sel) {
+  return page.$$eval(sel, (els) => els.map((e) => e.textContent));
+}
+
+/** Resolves when an element of sel has exactly `text` (or contains it, with contains). */
+export function hasText(page, sel, text, t0, { contains = false, timeoutMs = 5000 } = {}) {
+  return timeUntil(page, ([s, t, c]) => [...document.querySelectorAll(s)].some((e) => (c ? e.textContent.includes(t) : e.textContent === t)),
+    [sel, text, contains], t0, timeoutMs);
+}
