@@ -134,5 +134,42 @@ sdk-js/dist/centrifuge.js: sdk-js/node_modules/.package-lock.json $(SDKJS_SRC)
 .PHONY: sdk-js
 sdk-js: sdk-js/dist/centrifuge.js ## Build sdk-js/dist: ESM (index.js, server/index.js, .d.ts) and the <script> bundle centrifuge.js
 
+# examples/: a Django and a Rails blog whose comments appear live (examples/*/README.md).
+EX_DJANGO_VENV := examples/django/.venv
+SDKPY_SRC := $(shell find sdk-python/src -name '*.py' 2>/dev/null) sdk-python/pyproject.toml
+
+.PHONY: sdk-python-wheel
+sdk-python-wheel: ## Build sdk-python/dist/centrifuge_sdk-<version>-py3-none-any.whl (examples/django/requirements.txt installs it)
+	rm -rf sdk-python/dist && $(PYTHON) -m pip wheel -q --no-deps -w sdk-python/dist ./sdk-python
+
+# The requirements file is installed from / on purpose: its lines work from any directory.
+$(EX_DJANGO_VENV)/.installed: examples/django/requirements.txt $(SDKPY_SRC)
+	$(MAKE) --no-print-directory sdk-python-wheel
+	test -x $(EX_DJANGO_VENV)/bin/python || $(PYTHON) -m venv $(EX_DJANGO_VENV)
+	cd / && $(CURDIR)/$(EX_DJANGO_VENV)/bin/pip install -q -r $(CURDIR)/examples/django/requirements.txt
+	$(EX_DJANGO_VENV)/bin/pip install -q --no-deps --force-reinstall $(CURDIR)/sdk-python/dist/centrifuge_sdk-*.whl
+	touch $@
+
+examples/browser/node_modules/.package-lock.json: examples/browser/package-lock.json
+	cd examples/browser && npm ci --no-audit --no-fund --loglevel=error
+
+.PHONY: example-django
+example-django: build sdk-js $(EX_DJANGO_VENV)/.installed ## The Django example: server :8000 + Django :8001 (examples/django/README.md)
+	examples/run.sh django
+
+.PHONY: example-rails
+example-rails: build sdk-js ## The Rails example: server :8000 + Rails :8002 (examples/rails/README.md)
+	examples/run.sh rails
+
+.PHONY: examples
+examples: build sdk-js $(EX_DJANGO_VENV)/.installed ## Both examples against one server: :8000, Django :8001, Rails :8002
+	examples/run.sh all
+
+.PHONY: test-examples
+test-examples: deps build sdk-js $(EX_DJANGO_VENV)/.installed examples/browser/node_modules/.package-lock.json ## The examples: Django's test runner, Rails' minitest, both in Chromium
+	cd examples/django && CENTRIFUGE_BIN=$(CURDIR)/$(BIN) .venv/bin/python manage.py test --settings=blogsite.settings_test -v 1 blog
+	cd examples/rails && CENTRIFUGE_BIN=$(CURDIR)/$(BIN) bin/rails test
+	cd examples/browser && CENTRIFUGE_BIN=$(CURDIR)/$(BIN) node --test --test-concurrency=1 django.test.mjs rails.test.mjs
+
 .PHONY: test
-test: deps lint test-go test-go-sdk test-python test-python-install test-python-compat check-generated test-interop test-bench-smoke ## Everything CI runs: lint, Go tests (-race), interop tests, bench smoke, SDKs (Go, Python), generated code
+test: deps lint test-go test-go-sdk test-python test-python-install test-python-compat check-generated test-interop test-bench-smoke test-examples ## Everything CI runs: lint, Go tests (-race), interop tests, bench smoke, SDKs (Go, Python), generated code
