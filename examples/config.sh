@@ -2,12 +2,12 @@
 # Writes, on first run, examples/secrets.local.env (fresh secrets and keys for
 # both apps) and examples/centrifuge.local.yaml (the server config of
 # centrifuge.yaml.tmpl: server on :8000, Django on :8001, Rails on :8002).
-# Ports can be changed with CENTRIFUGE_PORT, DJANGO_PORT, RAILS_PORT.
+# Ports can be changed with SERVER_PORT, DJANGO_PORT, RAILS_PORT.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 secrets=$here/secrets.local.env
 config=$here/centrifuge.local.yaml
-port=${CENTRIFUGE_PORT:-8000}
+port=${SERVER_PORT:-8000}
 django_port=${DJANGO_PORT:-8001}
 rails_port=${RAILS_PORT:-8002}
 

@@ -15,7 +15,7 @@ case $which in django|rails|all) ;; *) echo "usage: $0 django|rails|all" >&2; ex
 "$here/config.sh"
 # shellcheck disable=SC1091
 . "$here/secrets.local.env"
-server=http://127.0.0.1:${CENTRIFUGE_PORT:-8000}
+server=http://127.0.0.1:${SERVER_PORT:-8000}
 
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
