@@ -32,6 +32,7 @@ generate: $(PY_VENV)/.installed ## Regenerate code from openapi.yaml: server, sd
 	cd server && go generate ./...
 	cd sdk-go && go generate ./...
 	cd sdk-python && PYTHONWARNINGS=ignore .venv/bin/datamodel-codegen
+	$(MAKE) --no-print-directory sdk-js/node_modules/.package-lock.json && cd sdk-js && npm run --silent generate
 
 .PHONY: lint
 lint: ## gofmt and go vet over every module
@@ -74,7 +75,7 @@ bench-micro: ## Go micro-benchmarks of the hot paths (compare runs with benchsta
 	cd server && go test -run='^$$' -bench=. -benchmem ./internal/protocol ./internal/hub ./internal/engine/memengine ./internal/engine/redisengine
 
 # Files `make generate` writes; check-generated compares them before and after.
-GENERATED = server/internal/api/gen/*.gen.go sdk-go/gen/*.gen.go sdk-python/src/centrifuge_sdk/models.py
+GENERATED = server/internal/api/gen/*.gen.go sdk-go/gen/*.gen.go sdk-python/src/centrifuge_sdk/models.py sdk-js/src/server/openapi.gen.ts
 
 .PHONY: check-generated
 check-generated: $(PY_VENV)/.installed ## Fail if `make generate` would change generated code (the files are put back)
