@@ -32,6 +32,7 @@ generate: $(PY_VENV)/.installed ## Regenerate code from openapi.yaml: server, sd
 	cd server && go generate ./...
 	cd sdk-go && go generate ./...
 	cd sdk-python && PYTHONWARNINGS=ignore .venv/bin/datamodel-codegen
+	$(MAKE) --no-print-directory sdk-js/node_modules/.package-lock.json && cd sdk-js && npm run --silent generate
 
 .PHONY: lint
 lint: ## gofmt and go vet over every module
@@ -74,7 +75,7 @@ bench-micro: ## Go micro-benchmarks of the hot paths (compare runs with benchsta
 	cd server && go test -run='^$$' -bench=. -benchmem ./internal/protocol ./internal/hub ./internal/engine/memengine ./internal/engine/redisengine
 
 # Files `make generate` writes; check-generated compares them before and after.
-GENERATED = server/internal/api/gen/*.gen.go sdk-go/gen/*.gen.go sdk-python/src/centrifuge_sdk/models.py
+GENERATED = server/internal/api/gen/*.gen.go sdk-go/gen/*.gen.go sdk-python/src/centrifuge_sdk/models.py sdk-js/src/server/openapi.gen.ts
 
 .PHONY: check-generated
 check-generated: $(PY_VENV)/.installed ## Fail if `make generate` would change generated code (the files are put back)
@@ -171,5 +172,10 @@ test-examples: deps build sdk-js $(EX_DJANGO_VENV)/.installed examples/browser/n
 	cd examples/rails && CENTRIFUGE_BIN=$(CURDIR)/$(BIN) bin/rails test
 	cd examples/browser && CENTRIFUGE_BIN=$(CURDIR)/$(BIN) node --test --test-concurrency=1 django.test.mjs rails.test.mjs
 
+.PHONY: test-js
+test-js: build sdk-js/node_modules/.package-lock.json ## sdk-js: typecheck, unit tests, bundle size; Chromium end-to-end against bin/centrifuge (memory, Redis, nginx); npm pack
+	cd tests/interop && npm ci --no-audit --no-fund --loglevel=error
+	cd sdk-js && npm test && CENTRIFUGE_BIN=$(CURDIR)/$(BIN) node --test --test-concurrency=1 test/e2e/*.test.mjs
+
 .PHONY: test
-test: deps lint test-go test-go-sdk test-python test-python-install test-python-compat check-generated test-interop test-bench-smoke test-examples ## Everything CI runs: lint, Go tests (-race), interop tests, bench smoke, SDKs (Go, Python), generated code
+test: deps lint test-go test-go-sdk test-python test-python-install test-python-compat check-generated test-interop test-bench-smoke test-js test-examples ## Everything CI runs: lint, Go tests (-race), interop tests, bench smoke, SDKs (Go, Python), generated code

@@ -19,8 +19,7 @@ type Json = any;
 
 interface Pending {
   m: string;
-  resolve(r: Json): void;
-  reject(e: CentrifugeError): void;
+  cb(e: CentrifugeError | null, r?: Json): void;
   timer: ReturnType<typeof setTimeout>;
 }
 
@@ -216,15 +215,21 @@ export class Centrifuge extends Emitter<ClientEvents> {
 
   /** @internal Sends a request now (the client is connected). */
   _request(method: string, params: object): Promise<Json> {
-    return new Promise((resolve, reject) => {
-      const id = ++this._id;
-      const timer = setTimeout(() => {
-        this._pending.delete(id);
-        reject(new CentrifugeError(ClientErrorCode.Timeout, 'timeout'));
-      }, this._o.timeout);
-      this._pending.set(id, { m: method, resolve, reject, timer });
-      this._write({ id, [method]: params });
-    });
+    return new Promise((resolve, reject) => this._cmd(method, params, (e, r) => (e ? reject(e) : resolve(r))));
+  }
+
+  /**
+   * @internal Sends a request now; cb runs synchronously with the reply, before
+   * the rest of its frame is handled (a subscribe reply before the publications after it).
+   */
+  _cmd(method: string, params: object, cb: (e: CentrifugeError | null, r?: Json) => void): void {
+    const id = ++this._id;
+    const timer = setTimeout(() => {
+      this._pending.delete(id);
+      cb(new CentrifugeError(ClientErrorCode.Timeout, 'timeout'));
+    }, this._o.timeout);
+    this._pending.set(id, { m: method, cb, timer });
+    this._write({ id, [method]: params });
   }
 
   /** @internal */
@@ -360,8 +365,8 @@ export class Centrifuge extends Emitter<ClientEvents> {
     if (!p) return;
     this._pending.delete(r.id);
     clearTimeout(p.timer);
-    if (r.error) p.reject(new CentrifugeError(r.error.code, r.error.message, !!r.error.temporary));
-    else p.resolve(r[p.m] || {});
+    if (r.error) p.cb(new CentrifugeError(r.error.code, r.error.message, !!r.error.temporary));
+    else p.cb(null, r[p.m] || {});
   }
 
   private _onConnectReply(r: Json): void {
@@ -513,7 +518,7 @@ export class Centrifuge extends Emitter<ClientEvents> {
     const err = new CentrifugeError(ClientErrorCode.ConnectionClosed, 'connection closed');
     for (const p of this._pending.values()) {
       clearTimeout(p.timer);
-      p.reject(err);
+      p.cb(err);
     }
     this._pending.clear();
   }

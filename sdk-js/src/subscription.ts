@@ -241,16 +241,15 @@ export class Subscription extends Emitter<SubscriptionEvents> {
     if (o.joinLeave) cmd.join_leave = true;
     const rec = o.recoverable ? this._pos.recover() : undefined;
     if (rec) Object.assign(cmd, rec);
-    let r: Json;
-    try {
-      r = await this._c._request('subscribe', cmd);
-    } catch (e) {
+    this._c._cmd('subscribe', cmd, (e, r) => {
       if (stale()) return;
       this._inflight = false;
-      return this._onSubscribeError(e as CentrifugeError);
-    }
-    if (stale()) return;
-    this._inflight = false;
+      if (e) return this._onSubscribeError(e);
+      this._onSubscribed(r, rec);
+    });
+  }
+
+  private _onSubscribed(r: Json, rec: { offset: number; epoch: string } | undefined): void {
     this._attempt = 0;
     const pubs: Json[] = r.publications || [];
     const positioned = r.recoverable || r.positioned;
