@@ -336,6 +336,17 @@ class ConnectionCheckTests(BlogTestCase):
         self.assertIsNone(alice.wait_closed(0.5))
 
 
+class LogTests(BlogTestCase):
+    def test_the_request_log_hides_the_check_key(self):
+        import logging
+
+        with self.assertLogs("django.server", "INFO") as logs:
+            logging.getLogger("django.server").info('"%s" %s %s', f"POST /centrifuge/check/{PROXY_KEY} HTTP/1.1", 200, 17)
+        out = "\n".join(logs.output)
+        self.assertNotIn(PROXY_KEY, out)
+        self.assertIn("/centrifuge/check/[redacted] HTTP/1.1", out)
+
+
 class CheckTests(BlogTestCase):
     def test_manage_py_check(self):
         call_command("check")

@@ -100,8 +100,18 @@ BLOG_PROXY_KEY = os.environ.get("BLOG_PROXY_KEY", "")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"redact": {"()": "blog.logs.RedactCheckKey"}},
+    "formatters": {
+        "server": {"()": "django.utils.log.ServerFormatter", "format": "[{server_time}] {message}", "style": "{"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler"},
+        "server": {"class": "logging.StreamHandler", "formatter": "server"},
+    },
     "loggers": {
+        # runserver's request log, without the connection check's key.
+        "django.server": {"handlers": ["server"], "filters": ["redact"], "level": "INFO", "propagate": False},
+        "django.request": {"filters": ["redact"]},
         "blog": {"handlers": ["console"], "level": "INFO"},
         "centrifuge_sdk": {"handlers": ["console"], "level": "INFO"},
     },
