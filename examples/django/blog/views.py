@@ -11,7 +11,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from centrifuge_sdk import Batch, CentrifugeError, reply_error
-from centrifuge_sdk.django import connection_token, get_client, websocket_url
+from centrifuge_sdk.django import aconnection_token, connection_token, get_client, websocket_url
 
 from .channels import MODERATION, is_moderator, post_channel, replies_channel
 from .models import Comment, Post
@@ -53,9 +53,11 @@ def post_detail(request, pk):
 
 
 @require_GET
-def token(request):
-    """sdk-js's getToken: a fresh connection token when the page's one expires."""
-    return JsonResponse({"token": connection_token(request.user, info=token_info(request.user))})
+async def token(request):
+    """sdk-js's getToken: a fresh connection token when the page's one expires.
+    An async view: the user is loaded without blocking the event loop."""
+    user = await request.auser()
+    return JsonResponse({"token": await aconnection_token(request, info=token_info(user))})
 
 
 def _wants_json(request):
