@@ -135,6 +135,11 @@ sdk-js/dist/centrifuge.js: sdk-js/node_modules/.package-lock.json $(SDKJS_SRC)
 .PHONY: sdk-js
 sdk-js: sdk-js/dist/centrifuge.js ## Build sdk-js/dist: ESM (index.js, server/index.js, .d.ts) and the <script> bundle centrifuge.js
 
+.PHONY: sdk-js-measure
+sdk-js-measure: build sdk-js ## sdk-js: one Chromium page, 1,000 subscriptions, 10,000 publications/s: delivery, latency, frames (SUBS, RATE, DURATION)
+	cd tests/interop && npm ci --no-audit --no-fund --loglevel=error
+	cd sdk-js && CENTRIFUGE_BIN=$(CURDIR)/$(BIN) node --test --test-reporter=spec test/measure/load.measure.mjs
+
 .PHONY: test-js
 test-js: build sdk-js/node_modules/.package-lock.json ## sdk-js: typecheck, unit tests, bundle size; Chromium end-to-end against bin/centrifuge (memory, Redis, nginx); npm pack
 	cd tests/interop && npm ci --no-audit --no-fund --loglevel=error

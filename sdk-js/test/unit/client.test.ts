@@ -196,3 +196,16 @@ test('a malformed frame disconnects with bad protocol', async () => {
   ws.onmessage!({ data: '{"id":' });
   assert.equal(c.state, 'disconnected');
 });
+
+test('the commands of one task go out in one frame, split below the server frame limit', async () => {
+  const { c, ws } = await connected();
+  const frames: string[] = [];
+  const send = ws.send.bind(ws);
+  ws.send = (s: string) => { frames.push(s); send(s); };
+  for (let i = 0; i < 600; i++) c.newSubscription(`channel_with_a_longish_name_${i}`, { recoverable: true }).subscribe();
+  await tick(5);
+  assert.ok(frames.length >= 3 && frames.length <= 5, `frames: ${frames.length}`);
+  assert.ok(frames.every((f) => f.length <= 16384), 'every frame under 16384 chars');
+  assert.equal(frames.join('\n').split('\n').length, 600);
+  c.disconnect();
+});
