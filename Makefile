@@ -172,6 +172,11 @@ test-examples: deps build sdk-js $(EX_DJANGO_VENV)/.installed examples/browser/n
 	cd examples/rails && CENTRIFUGE_BIN=$(CURDIR)/$(BIN) bin/rails test
 	cd examples/browser && CENTRIFUGE_BIN=$(CURDIR)/$(BIN) node --test --test-concurrency=1 django.test.mjs rails.test.mjs
 
+.PHONY: sdk-js-measure
+sdk-js-measure: build sdk-js ## sdk-js: one Chromium page, 1,000 subscriptions, 10,000 publications/s: delivery, latency, frames (SUBS, RATE, DURATION)
+	cd tests/interop && npm ci --no-audit --no-fund --loglevel=error
+	cd sdk-js && CENTRIFUGE_BIN=$(CURDIR)/$(BIN) node --test --test-reporter=spec test/measure/load.measure.mjs
+
 .PHONY: test-js
 test-js: build sdk-js/node_modules/.package-lock.json ## sdk-js: typecheck, unit tests, bundle size; Chromium end-to-end against bin/centrifuge (memory, Redis, nginx); npm pack
 	cd tests/interop && npm ci --no-audit --no-fund --loglevel=error

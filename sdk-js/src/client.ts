@@ -30,6 +30,9 @@ interface ServerSub {
   epoch?: string;
 }
 
+/** Commands of one task go out in frames of at most this many UTF-16 units (<= 48 KB of UTF-8). */
+const FRAME_CHARS = 16384;
+
 /** Options accepted as the only argument: `{url, project, ...}`. */
 export interface UrlOptions extends Options {
   url: string;
@@ -265,7 +268,14 @@ export class Centrifuge extends Emitter<ClientEvents> {
       this._flushing = false;
       const q = this._queue;
       this._queue = [];
-      if (q.length && this._t) this._sendFrame(q.join('\n'));
+      // Frames of at most FRAME_CHARS (the server caps a frame, 64 KB by default).
+      for (let i = 0; i < q.length && this._t; ) {
+        let n = q[i]!.length;
+        let j = i + 1;
+        while (j < q.length && n + q[j]!.length < FRAME_CHARS) n += q[j++]!.length + 1;
+        this._sendFrame(q.slice(i, j).join('\n'));
+        i = j;
+      }
     });
   }
 

@@ -171,7 +171,8 @@ function loadSockJS(o: Options): Promise<any> {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   const g = globalThis as any;
   const s = o.sockjs;
-  if (s) return s.prototype ? Promise.resolve(s) : (s as () => Promise<unknown>)().then((m: any) => m.default || m);
+  // A SockJS class has prototype.send; anything else is a loader (() => import('sockjs-client')).
+  if (s) return s.prototype && s.prototype.send ? Promise.resolve(s) : (s as () => Promise<unknown>)().then((m: any) => m.default || m);
   if (g.SockJS) return Promise.resolve(g.SockJS);
   return (sockjsPromise ||= new Promise((resolve, reject) => {
     const el = document.createElement('script');
