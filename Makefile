@@ -32,6 +32,7 @@ generate: $(PY_VENV)/.installed ## Regenerate code from openapi.yaml and codes.y
 	cd server && go generate ./...
 	cd sdk-go && go generate ./...
 	cd sdk-python && PYTHONWARNINGS=ignore .venv/bin/datamodel-codegen
+	$(MAKE) --no-print-directory sdk-js/node_modules/.package-lock.json && cd sdk-js && npm run --silent generate
 
 .PHONY: lint
 lint: lint-platforms lint-tidy ## gofmt and go vet over every module, for Linux, macOS and Windows; go mod tidy drift
@@ -89,7 +90,8 @@ bench-micro: ## Go micro-benchmarks of the hot paths (compare runs with benchsta
 
 # Files `make generate` writes; check-generated compares them before and after.
 GENERATED = server/internal/api/gen/*.gen.go sdk-go/gen/*.gen.go sdk-python/src/centrifuge_sdk/models.py \
-            server/internal/protocol/codes.gen.go sdk-go/codes.gen.go sdk-python/src/centrifuge_sdk/codes.py sdk-js/src/codes.gen.ts
+            server/internal/protocol/codes.gen.go sdk-go/codes.gen.go sdk-python/src/centrifuge_sdk/codes.py sdk-js/src/codes.gen.ts \
+            sdk-js/src/server/openapi.gen.ts
 
 .PHONY: check-generated
 check-generated: $(PY_VENV)/.installed ## Fail if `make generate` would change generated code (the files are put back)
@@ -155,5 +157,62 @@ test-compat: deps build $(COMPAT_VENV)/.installed ## cent 5.2.0 (sync and async)
 		for engine in memory redis; do COMPAT_ENGINE=$$engine GOWORK=off CENTRIFUGE_BIN=$(CURDIR)/$(BIN) go test -race -count=1 ./... || exit 1; done
 	cd tests/compat/cent && CENTRIFUGE_BIN=$(CURDIR)/$(BIN) ../.venv/bin/pytest -q -p no:cacheprovider
 
+# sdk-js: the browser client and Node server-API client (@centrifuge/sdk).
+SDKJS_SRC := $(shell find sdk-js/src -type f 2>/dev/null) sdk-js/build.mjs sdk-js/tsconfig.json sdk-js/package.json
+
+sdk-js/node_modules/.package-lock.json: sdk-js/package-lock.json
+	cd sdk-js && npm ci --no-audit --no-fund --loglevel=error
+
+sdk-js/dist/centrifuge.js: sdk-js/node_modules/.package-lock.json $(SDKJS_SRC)
+	cd sdk-js && npm run --silent build
+
+.PHONY: sdk-js
+sdk-js: sdk-js/dist/centrifuge.js ## Build sdk-js/dist: ESM (index.js, server/index.js, .d.ts) and the <script> bundle centrifuge.js
+
+# examples/: a Django and a Rails blog whose comments appear live (examples/*/README.md).
+EX_DJANGO_VENV := examples/django/.venv
+SDKPY_SRC := $(shell find sdk-python/src -name '*.py' 2>/dev/null) sdk-python/pyproject.toml
+
+.PHONY: sdk-python-wheel
+sdk-python-wheel: ## Build sdk-python/dist/centrifuge_sdk-<version>-py3-none-any.whl (examples/django/requirements.txt installs it)
+	rm -rf sdk-python/dist && $(PYTHON) -m pip wheel -q --no-deps -w sdk-python/dist ./sdk-python
+
+# The requirements file is installed from / on purpose: its lines work from any directory.
+$(EX_DJANGO_VENV)/.installed: examples/django/requirements.txt $(SDKPY_SRC)
+	$(MAKE) --no-print-directory sdk-python-wheel
+	test -x $(EX_DJANGO_VENV)/bin/python || $(PYTHON) -m venv $(EX_DJANGO_VENV)
+	cd / && $(CURDIR)/$(EX_DJANGO_VENV)/bin/pip install -q -r $(CURDIR)/examples/django/requirements.txt
+	$(EX_DJANGO_VENV)/bin/pip install -q --no-deps --force-reinstall $(CURDIR)/sdk-python/dist/centrifuge_sdk-*.whl
+
+examples/browser/node_modules/.package-lock.json: examples/browser/package-lock.json
+	cd examples/browser && npm ci --no-audit --no-fund --loglevel=error
+
+.PHONY: example-django
+example-django: build sdk-js $(EX_DJANGO_VENV)/.installed ## The Django example: server :8000 + Django :8001 (examples/django/README.md)
+	examples/run.sh django
+
+.PHONY: example-rails
+example-rails: build sdk-js ## The Rails example: server :8000 + Rails :8002 (examples/rails/README.md)
+	examples/run.sh rails
+
+.PHONY: examples
+examples: build sdk-js $(EX_DJANGO_VENV)/.installed ## Both examples against one server: :8000, Django :8001, Rails :8002
+	examples/run.sh all
+
+.PHONY: test-examples
+test-examples: deps build sdk-js $(EX_DJANGO_VENV)/.installed examples/browser/node_modules/.package-lock.json ## The examples: Django's test runner, Rails' minitest, both in Chromium
+	cd examples/django && CENTRIFUGE_BIN=$(CURDIR)/$(BIN) .venv/bin/python manage.py test --settings=blogsite.settings_test -v 1 blog
+	cd examples/rails && CENTRIFUGE_BIN=$(CURDIR)/$(BIN) bin/rails test
+	cd examples/browser && CENTRIFUGE_BIN=$(CURDIR)/$(BIN) node --test --test-concurrency=1 django.test.mjs rails.test.mjs
+
+.PHONY: sdk-js-measure
+sdk-js-measure: build sdk-js ## sdk-js: one Chromium page, 1,000 subscriptions, 10,000 publications/s: delivery, latency, frames (SUBS, RATE, DURATION)
+	cd tests/interop && npm ci --no-audit --no-fund --loglevel=error
+	cd sdk-js && CENTRIFUGE_BIN=$(CURDIR)/$(BIN) node --test --test-reporter=spec test/measure/load.measure.mjs
+
+.PHONY: test-js
+test-js: build sdk-js/node_modules/.package-lock.json ## sdk-js: typecheck, unit tests, bundle size; Chromium end-to-end against bin/centrifuge (memory, Redis, nginx); npm pack
+	cd sdk-js && npm test && CENTRIFUGE_BIN=$(CURDIR)/$(BIN) node --test --test-concurrency=1 test/e2e/*.test.mjs
+
 .PHONY: test
-test: deps lint test-go test-go-sdk test-python test-python-install test-python-compat check-generated test-interop test-bench-smoke test-compat ## Everything CI runs: lint, Go tests (-race), interop tests, bench smoke, SDKs (Go, Python), generated code
+test: deps lint test-go test-go-sdk test-python test-python-install test-python-compat check-generated test-interop test-bench-smoke test-compat test-js test-examples ## Everything CI runs: lint, Go tests (-race), interop tests, bench smoke, SDKs (Go, Python), generated code

@@ -152,6 +152,7 @@ projects:
     options: {{presence: true, join_leave: true, history_size: 100, history_ttl: 300s, allow_subscribe_for_client: true}}
     namespaces:
       - {{name: bare, options: {{allow_subscribe_for_client: true}}}}
+      - {{name: public, options: {{allow_subscribe_for_client: true, allow_anonymous: true}}}}
   - name: other
     secret: "{OTHER_SECRET}"
     api_key: "{OTHER_KEY}"
