@@ -156,9 +156,9 @@ type AdminNodeMetrics struct {
 	Interval float64 `json:"interval"`
 
 	// Items The node's metrics by dotted name, as in the server API's `info`: cumulative counters
-	// (`node.publications`, `node.deliveries`, `api.calls`, `api.errors`, per-method
-	// `api.<method>.count`, ...) and gauges (`node.clients`, `node.users`, `node.channels`,
-	// `node.subscriptions`).
+	// (`node.publications`, `node.deliveries`, `api.calls` and `api.errors` over every
+	// method, per method `api.call.<method>.count` and `api.errors.<method>`, ...) and gauges
+	// (`node.clients`, `node.users`, `node.channels`, `node.subscriptions`).
 	Items map[string]float64 `json:"items"`
 }
 
