@@ -14,6 +14,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/centrifugehq/centrifuge/server/internal/admin"
 	"github.com/centrifugehq/centrifuge/server/internal/api"
 	"github.com/centrifugehq/centrifuge/server/internal/config"
 	"github.com/centrifugehq/centrifuge/server/internal/engine"
@@ -22,6 +23,7 @@ import (
 	"github.com/centrifugehq/centrifuge/server/internal/hub"
 	"github.com/centrifugehq/centrifuge/server/internal/metrics"
 	"github.com/centrifugehq/centrifuge/server/internal/protocol"
+	"github.com/centrifugehq/centrifuge/server/internal/store"
 	"github.com/centrifugehq/centrifuge/server/internal/structure"
 	"github.com/centrifugehq/centrifuge/server/internal/transport"
 	"github.com/centrifugehq/centrifuge/server/internal/transport/httpstream"
@@ -51,6 +53,8 @@ type Server struct {
 	// debug serves the profiler (debug.address).
 	debug     *http.Server
 	debugAddr string
+	// store holds the projects (closed at Shutdown).
+	store store.Store
 }
 
 // New wires a server from cfg: engine, projects, node, transports and API.
@@ -91,7 +95,15 @@ func New(cfg config.Config, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: log, node: node}
+	st, err := openStore(cfg, eng)
+	if err != nil {
+		return nil, err
+	}
+	node.SetStore(st)
+	for _, w := range cfg.AdminWarnings() {
+		log.Warn(w)
+	}
+	s := &Server{cfg: cfg, log: log, node: node, store: st}
 	s.bg, s.stopBG = context.WithCancel(context.Background())
 
 	e := echo.New()
@@ -180,6 +192,10 @@ func New(cfg config.Config, log *slog.Logger) (*Server, error) {
 		})
 	}
 	api.New(node, projects, api.Options{MaxBodySize: int64(cfg.HTTP.APIMaxBodySize), Logger: log}).Register(e)
+	// Every admin route (/admin/api/...) is registered here or nowhere.
+	if cfg.Admin.Enabled {
+		admin.New(node, admin.Options{Config: cfg.Admin, Engine: eng.Name(), Logger: log}).Register(e)
+	}
 	s.echo = e
 	s.newConns = map[net.Conn]struct{}{}
 	s.http = &http.Server{
@@ -281,7 +297,7 @@ wait:
 	}
 	nodeErr := s.node.Shutdown(ctx, protocol.DisconnectShutdown)
 	s.stopBG()
-	return errors.Join(httpErr, nodeErr)
+	return errors.Join(httpErr, nodeErr, s.store.Close())
 }
 
 // Run serves cfg until ctx is cancelled, then shuts down gracefully.
