@@ -105,8 +105,8 @@ var sampleComments = map[string]string{
 	"client.max_commands_per_second": "Commands per second per connection (bursts up to commands_burst):\n" +
 		"beyond it error 111, and disconnect 3013 when the client keeps on. 0: no limit.",
 	"client.max_publication_size": "Largest data of a client's publish, rpc or send, in bytes (error 106).",
-	"data_dir": "Where the server keeps projects (structure.db, SQLite) across restarts.",
-	"store":    "Where projects live: memory, sqlite (in data_dir) or redis (the engine's);\n" +
+	"data_dir":                    "Where the server keeps projects (structure.db, SQLite) across restarts.",
+	"store": "Where projects live: memory, sqlite (in data_dir) or redis (the engine's);\n" +
 		"empty picks redis with the redis engine, sqlite with a data_dir, memory otherwise.\n" +
 		"The projects below seed the store on first start; then the store wins.",
 	"admin": "The admin UI at / and its API at /admin/api/ (enabled: false removes them).\n" +
