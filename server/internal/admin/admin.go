@@ -15,6 +15,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -212,7 +214,7 @@ func readBody(c echo.Context, v any) (bool, error) {
 		return false, fail(c, http.StatusBadRequest, "cannot read the request body", "")
 	}
 	if err := decodeStrict(body, v); err != nil {
-		msg, field := decodeError(err)
+		msg, field := decodeError(err, body)
 		return false, fail(c, http.StatusBadRequest, msg, field)
 	}
 	return true, nil
@@ -233,9 +235,9 @@ func decodeStrict(body []byte, v any) error {
 	return nil
 }
 
-// decodeError turns a JSON decoding error into a message and the field it
-// concerns.
-func decodeError(err error) (string, string) {
+// decodeError turns a JSON decoding error of body into a message and the
+// field it concerns.
+func decodeError(err error, body []byte) (string, string) {
 	var te *json.UnmarshalTypeError
 	var se *json.SyntaxError
 	switch {
@@ -250,10 +252,50 @@ func decodeError(err error) (string, string) {
 	msg := err.Error()
 	if name, ok := strings.CutPrefix(msg, "json: unknown field "); ok {
 		name = strings.Trim(name, `"`)
-		return fmt.Sprintf("unknown field %q", name), name
+		var doc any
+		_ = json.Unmarshal(body, &doc)
+		path := keyPath(doc, name)
+		if path == "" {
+			path = name
+		}
+		return fmt.Sprintf("unknown field %q", path), path
 	}
 	// Errors of a field's own decoder (a bad duration) carry no field.
 	return strings.TrimPrefix(msg, "json: "), ""
+}
+
+// keyPath returns the dotted path of the first object key named key in doc
+// (arrays of named objects use the name: namespaces.chat.options.x).
+func keyPath(doc any, key string) string {
+	switch d := doc.(type) {
+	case map[string]any:
+		if _, ok := d[key]; ok {
+			return key
+		}
+		names := make([]string, 0, len(d))
+		for k := range d {
+			names = append(names, k)
+		}
+		sort.Strings(names)
+		for _, k := range names {
+			if p := keyPath(d[k], key); p != "" {
+				return k + "." + p
+			}
+		}
+	case []any:
+		for i, e := range d {
+			if p := keyPath(e, key); p != "" {
+				label := strconv.Itoa(i)
+				if m, ok := e.(map[string]any); ok {
+					if n, ok := m["name"].(string); ok {
+						label = n
+					}
+				}
+				return label + "." + p
+			}
+		}
+	}
+	return ""
 }
 
 func jsonType(kind string) string {

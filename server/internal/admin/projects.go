@@ -155,7 +155,7 @@ func mergeInto(v any, patch map[string]json.RawMessage) error {
 		return err
 	}
 	if err := decodeStrict(merged, resetOf(v)); err != nil {
-		msg, field := decodeError(err)
+		msg, field := decodeError(err, raw)
 		return &badRequest{msg: msg, field: field}
 	}
 	return nil
