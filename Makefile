@@ -24,8 +24,8 @@ build: ## Build the server binary into bin/centrifuge
 	go build -ldflags "$(LDFLAGS)" -o $(BIN) ./server/cmd/centrifuge
 
 .PHONY: run
-run: build ## Run a server on :8000 (memory engine); creates $(CONFIG) with fresh secrets on first run
-	$(BIN) serve --config $(CONFIG) --create-config
+run: build ## Run a server on :8000 (memory engine, projects kept in data/); creates $(CONFIG) with fresh secrets and admin password on first run
+	$(BIN) serve --config $(CONFIG) --create-config --data-dir data
 
 .PHONY: generate
 generate: $(PY_VENV)/.installed ## Regenerate code from openapi.yaml: server, sdk-go, sdk-python models (committed)

@@ -67,27 +67,7 @@ func New(cfg config.Config, log *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	reg := metrics.New()
-	var eng engine.Engine
-	switch cfg.Engine.Type {
-	case config.EngineMemory:
-		eng, err = memengine.New(memengine.Config{})
-	case config.EngineRedis:
-		urls := cfg.Engine.RedisShards
-		if len(urls) == 0 {
-			urls = []string{cfg.Engine.RedisURL}
-		}
-		eng, err = redisengine.New(redisengine.Config{
-			URLs:               urls,
-			Cluster:            cfg.Engine.RedisCluster,
-			SentinelMasterName: cfg.Engine.RedisSentinelMaster,
-			Prefix:             cfg.Engine.RedisPrefix,
-			PresenceTTL:        cfg.Client.PresenceTTL.D(),
-			Logger:             log,
-			Metrics:            reg,
-		})
-	default:
-		err = fmt.Errorf("unknown engine type %q", cfg.Engine.Type)
-	}
+	eng, err := newEngine(cfg, log, reg)
 	if err != nil {
 		return nil, err
 	}
@@ -320,4 +300,27 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	sctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	return s.Shutdown(sctx)
+}
+
+// newEngine creates the engine cfg selects (not yet running).
+func newEngine(cfg config.Config, log *slog.Logger, reg *metrics.Registry) (engine.Engine, error) {
+	switch cfg.Engine.Type {
+	case config.EngineMemory:
+		return memengine.New(memengine.Config{})
+	case config.EngineRedis:
+		urls := cfg.Engine.RedisShards
+		if len(urls) == 0 {
+			urls = []string{cfg.Engine.RedisURL}
+		}
+		return redisengine.New(redisengine.Config{
+			URLs:               urls,
+			Cluster:            cfg.Engine.RedisCluster,
+			SentinelMasterName: cfg.Engine.RedisSentinelMaster,
+			Prefix:             cfg.Engine.RedisPrefix,
+			PresenceTTL:        cfg.Client.PresenceTTL.D(),
+			Logger:             log,
+			Metrics:            reg,
+		})
+	}
+	return nil, fmt.Errorf("unknown engine type %q", cfg.Engine.Type)
 }
