@@ -342,7 +342,7 @@ func (h *Handler) AdminLogin(c echo.Context) error {
 	}
 	c.SetCookie(&http.Cookie{
 		Name: CookieName, Value: value, Path: cookiePath, Expires: se.expires,
-		HttpOnly: true, Secure: c.IsTLS(), SameSite: http.SameSiteStrictMode,
+		HttpOnly: true, Secure: secureCookie(c), SameSite: http.SameSiteStrictMode,
 	})
 	h.log.Info("admin: login", "remote", addr)
 	return c.JSON(http.StatusOK, gen.AdminSession{CsrfToken: h.sessions.csrf(se), ExpiresAt: se.expires.UTC()})
@@ -355,7 +355,7 @@ func (h *Handler) AdminLogout(c echo.Context) error {
 	}
 	c.SetCookie(&http.Cookie{
 		Name: CookieName, Value: "", Path: cookiePath, MaxAge: -1,
-		HttpOnly: true, Secure: c.IsTLS(), SameSite: http.SameSiteStrictMode,
+		HttpOnly: true, Secure: secureCookie(c), SameSite: http.SameSiteStrictMode,
 	})
 	return c.NoContent(http.StatusNoContent)
 }
@@ -448,3 +448,7 @@ func (h *Handler) changed(ctx context.Context) {
 		h.log.Error("admin: announce the project change", "err", err)
 	}
 }
+
+// secureCookie reports whether the session cookie gets Secure: served over
+// TLS, directly or behind a proxy that says so (X-Forwarded-Proto: https).
+func secureCookie(c echo.Context) bool { return c.Scheme() == "https" }

@@ -272,8 +272,14 @@ func TestAdminSessionsExpireAndLogOut(t *testing.T) {
 	time.Sleep(2 * time.Second)
 	a.do("GET", "/admin/api/projects", "", 401)
 
+	// Behind a TLS-terminating proxy the cookie is Secure.
+	resp, _ := (&adminClient{t: t, base: a.base}).raw("POST", "/admin/api/login", `{"password":"`+adminPassword+`"}`, http.Header{"X-Forwarded-Proto": {"https"}})
+	if cs := resp.Cookies(); len(cs) != 1 || !cs[0].Secure {
+		t.Fatalf("cookie over https: %+v", cs)
+	}
+
 	b := s.adminLogin(t)
-	resp, _ := b.raw("POST", "/admin/api/logout", "", nil)
+	resp, _ = b.raw("POST", "/admin/api/logout", "", nil)
 	if resp.StatusCode != http.StatusNoContent {
 		t.Fatalf("logout: %d", resp.StatusCode)
 	}
