@@ -41,6 +41,7 @@ func (c *cli) project(args []string) int {
 		"Works on the structure store of the configuration (data_dir's SQLite, the Redis\n"+
 			"engine's Redis, or memory); running servers apply the change within a second.")
 	configPath := configFlag(flags)
+	dataDir := flags.String("data-dir", "", "directory of the SQLite structure store (overrides data_dir)")
 	var name, display, secret, apiKey *string
 	asJSON := new(bool)
 	switch sub {
@@ -68,7 +69,11 @@ func (c *cli) project(args []string) int {
 		flags.Usage()
 		return exitUsage
 	}
-	cfg, err := c.loadConfig(configPath(), config.Overrides{})
+	var ov config.Overrides
+	if isSet(flags, "data-dir") {
+		ov.DataDir = dataDir
+	}
+	cfg, err := c.loadConfig(configPath(), ov)
 	if err != nil {
 		return c.errorf("%v", err)
 	}

@@ -57,7 +57,7 @@ func TestProjectCLI(t *testing.T) {
 		}
 	}
 
-	tc.exec(t, exitOK, "project", "list", "--config", path)
+	tc.exec(t, exitOK, "project", "list", "--config", path, "--data-dir", cfg.DataDir)
 	if !strings.Contains(tc.out.String(), "default") || !strings.Contains(tc.out.String(), "chat") {
 		t.Fatalf("list: %s", &tc.out)
 	}
