@@ -233,10 +233,7 @@ type AdminProjectList struct {
 }
 
 // AdminProjectPatch The fields to change (absent ones are kept; `null` resets one to its default).
-type AdminProjectPatch = AdminProjectSettings
-
-// AdminProjectSettings A project's fields other than its name and namespaces.
-type AdminProjectSettings struct {
+type AdminProjectPatch struct {
 	// APIKey Key of the server API (generated when not given at creation).
 	APIKey            *string `json:"api_key,omitempty"`
 	BackOffInterval   *string `json:"back_off_interval,omitempty"`

@@ -33,6 +33,8 @@ def operations() -> dict[str, list[str]]:
     """Wire method name (the path) -> sorted properties of its request schema."""
     ops = {}
     for path, item in SPEC["paths"].items():
+        if path.startswith("/admin/"):
+            continue  # the admin API (tag admin): not part of the server API client
         ref = item["post"]["requestBody"]["content"]["application/json"]["schema"]["$ref"]
         schema = SCHEMAS[ref.rsplit("/", 1)[1]]
         ops[path.lstrip("/")] = sorted(schema.get("properties", {}))

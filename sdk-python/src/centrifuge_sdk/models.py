@@ -726,9 +726,9 @@ class AdminNamespaceList(BaseModel):
     namespaces: list[AdminNamespace]
 
 
-class AdminProjectSettings(BaseModel):
+class AdminProjectPatch(BaseModel):
     """
-    A project's fields other than its name and namespaces.
+    The fields to change (absent ones are kept; `null` resets one to its default).
     """
 
     display_name: Optional[str] = Field(None, max_length=256)
@@ -763,19 +763,43 @@ class AdminProjectSettings(BaseModel):
     connection_check_interval: Optional[str] = None
 
 
-class AdminProjectPatch(AdminProjectSettings):
-    """
-    The fields to change (absent ones are kept; `null` resets one to its default).
-    """
-
-
-class AdminProject(AdminProjectSettings):
+class AdminProject(BaseModel):
     """
     A project (tenant) with its credentials, options and namespaces.
     """
 
     name: str = Field(..., pattern="^[-a-zA-Z0-9_]{2,64}$")
     namespaces: Optional[list[AdminNamespace]] = None
+    display_name: Optional[str] = Field(None, max_length=256)
+    """
+    A name for people.
+    """
+    secret: Optional[str] = Field(None, min_length=16)
+    """
+    HMAC key of HS256 tokens (generated when not given at creation).
+    """
+    api_key: Optional[str] = Field(None, min_length=16)
+    """
+    Key of the server API (generated when not given at creation).
+    """
+    token_rsa_public_key: Optional[str] = None
+    """
+    PEM key enabling RS256 tokens.
+    """
+    token_ecdsa_public_key: Optional[str] = None
+    """
+    PEM key enabling ES256 tokens.
+    """
+    options: Optional[AdminChannelOptions] = None
+    connect_proxy: Optional[AdminProxy] = None
+    refresh_proxy: Optional[AdminProxy] = None
+    rpc_proxy: Optional[AdminProxy] = None
+    max_auth_attempts: Optional[int] = Field(None, ge=0, le=100)
+    back_off_interval: Optional[str] = None
+    back_off_max_timeout: Optional[str] = None
+    connection_check_address: Optional[str] = None
+    connection_lifetime: Optional[str] = None
+    connection_check_interval: Optional[str] = None
 
 
 class AdminProjectList(BaseModel):
