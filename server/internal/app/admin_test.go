@@ -507,6 +507,11 @@ func TestAdminServerAPIAndTokens(t *testing.T) {
 	if code, _ := s.apiWith("other", "", "info", map[string]any{}); code != 401 {
 		t.Fatalf("server API without key: %d", code)
 	}
+	// The node's metrics count those calls (the admin UI charts them).
+	items := a.do("GET", "/admin/api/nodes", "", 200)["nodes"].([]any)[0].(map[string]any)["metrics"].(map[string]any)["items"].(map[string]any)
+	if items["api.calls"].(float64) < 3 || items["api.errors"].(float64) < 1 || items["api.call.publish.count"].(float64) < 1 {
+		t.Fatalf("api metrics: calls %v errors %v publish %v", items["api.calls"], items["api.errors"], items["api.call.publish.count"])
+	}
 	sub := a.do("POST", "/admin/api/projects/default/tokens", `{"user":"42","channel":"$secret","ttl_seconds":60}`, 200)["token"].(string)
 	cl, _ := s.connect(t, "42")
 	cl.mustCall("subscribe", map[string]any{"channel": "$secret", "token": sub})
