@@ -92,6 +92,36 @@ func TestMigrateFromPreviousSchema(t *testing.T) {
 	}
 }
 
+func TestBackupWhileInUse(t *testing.T) {
+	dir := t.TempDir()
+	s, err := sqlitestore.OpenDir(t.Context(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Create(t.Context(), storetest.Project("shop")); err != nil {
+		t.Fatal(err)
+	}
+	backup := filepath.Join(t.TempDir(), "backup.db")
+	if err := s.Backup(t.Context(), backup); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Backup(t.Context(), backup); err == nil {
+		t.Fatal("backup overwrote an existing file")
+	}
+	if err := s.Delete(t.Context(), "shop"); err != nil {
+		t.Fatal(err)
+	}
+	restored, err := sqlitestore.Open(t.Context(), backup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer restored.Close()
+	if p, err := restored.Get(t.Context(), "shop"); err != nil || p.Secret != storetest.Project("shop").Secret {
+		t.Fatalf("restored: %+v %v", p, err)
+	}
+}
+
 func TestNewerSchemaRefused(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "s.db")
 	s, err := sqlitestore.Open(t.Context(), path)
