@@ -203,12 +203,18 @@ func crashWriter(path string) error {
 			return err
 		}
 	}
+	next := func(p *structure.Project) error {
+		*p = crashProject(p.Options.HistorySize + 1)
+		return nil
+	}
+	// One rewrite before "ready": the parent kills a writer that is past
+	// its first update, in the middle of later ones.
+	if _, err := s.Update(ctx, "crash", next); err != nil {
+		return err
+	}
 	fmt.Println("ready")
 	for {
-		if _, err := s.Update(ctx, "crash", func(p *structure.Project) error {
-			*p = crashProject(p.Options.HistorySize + 1)
-			return nil
-		}); err != nil {
+		if _, err := s.Update(ctx, "crash", next); err != nil {
 			return err
 		}
 	}
