@@ -177,29 +177,9 @@ func (h *Handler) storeError(c echo.Context, err error) error {
 		return fail(c, http.StatusConflict, err.Error(), "name")
 	case errors.As(err, &fe):
 		return fail(c, http.StatusUnprocessableEntity, fe.Msg, fe.Field)
-	case errors.Is(err, errInput):
-		return fail(c, http.StatusUnprocessableEntity, strings.TrimPrefix(err.Error(), errInput.Error()+": "), inputField(err))
 	}
 	h.log.Error("admin: structure store", "err", err)
 	return fail(c, http.StatusServiceUnavailable, "the structure store failed: "+err.Error(), "")
-}
-
-// errInput marks an input refused by a handler's own checks.
-var errInput = errors.New("input")
-
-type inputError struct {
-	field, msg string
-}
-
-func (e *inputError) Error() string { return "input: " + e.msg }
-func (e *inputError) Unwrap() error { return errInput }
-
-func inputField(err error) string {
-	var ie *inputError
-	if errors.As(err, &ie) {
-		return ie.field
-	}
-	return ""
 }
 
 // readBody reads a JSON body of at most MaxBodySize bytes into v, refusing
