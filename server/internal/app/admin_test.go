@@ -143,6 +143,7 @@ func (a *adminClient) do(method, path, body string, want int) map[string]any {
 		if err := json.Unmarshal(b, &m); err != nil {
 			a.t.Fatalf("%s %s: not JSON: %s", method, path, b)
 		}
+		checkAnswer(a.t, method, path, resp.StatusCode, m)
 	}
 	return m
 }
@@ -402,6 +403,10 @@ func TestAdminBadInput(t *testing.T) {
 			} `json:"error"`
 		}
 		_ = json.Unmarshal(body, &m)
+		var generic any
+		if json.Unmarshal(body, &generic) == nil && !strings.Contains(tc.path, "/api/publish") {
+			checkAnswer(t, tc.method, tc.path, resp.StatusCode, generic)
+		}
 		if resp.StatusCode != tc.status || m.Error.Message == "" || (tc.field != "" && m.Error.Field != tc.field) {
 			t.Errorf("%s %s %.80s: %d %.300s, want %d with a message (field %q)", tc.method, tc.path, tc.body, resp.StatusCode, body, tc.status, tc.field)
 		}
