@@ -196,6 +196,9 @@ func TestAdminNoRouteAnswersWithoutSessionOrToken(t *testing.T) {
 			if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(string(body), `"message"`) {
 				t.Errorf("%s %s (%s): %d %s, want 401 with a message", r[0], r[1], name, resp.StatusCode, body)
 			}
+			var m any
+			_ = json.Unmarshal(body, &m)
+			checkAnswer(t, r[0], r[1], resp.StatusCode, m)
 		}
 	}
 	// The same routes answer with the token: the list is not vacuous.
@@ -221,6 +224,9 @@ func TestAdminCSRF(t *testing.T) {
 		if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(body), "missing or wrong CSRF token") {
 			t.Errorf("%s %s without CSRF token: %d %s", r[0], r[1], resp.StatusCode, body)
 		}
+		var m any
+		_ = json.Unmarshal(body, &m)
+		checkAnswer(t, r[0], r[1], resp.StatusCode, m)
 	}
 	// A cross-site form post: the browser sends the cookie (were it not
 	// SameSite) but cannot set the header.
