@@ -93,9 +93,17 @@ type authRouter struct {
 
 func (r authRouter) mw(path string, m []echo.MiddlewareFunc) []echo.MiddlewareFunc {
 	if path == loginPath {
-		return m
+		return append([]echo.MiddlewareFunc{noStore}, m...)
 	}
-	return append([]echo.MiddlewareFunc{r.auth}, m...)
+	return append([]echo.MiddlewareFunc{noStore, r.auth}, m...)
+}
+
+// noStore keeps admin answers (secrets, API keys) out of every cache.
+func noStore(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
+		return next(c)
+	}
 }
 
 func (r authRouter) CONNECT(p string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route {

@@ -74,8 +74,8 @@ func (s *testServer) adminLogin(t *testing.T) *adminClient {
 	t.Helper()
 	a := &adminClient{t: t, base: "http://" + s.addr}
 	resp, body := a.raw("POST", "/admin/api/login", `{"password":"`+adminPassword+`"}`, nil)
-	if resp.StatusCode != 200 {
-		t.Fatalf("login: %d %s", resp.StatusCode, body)
+	if resp.StatusCode != 200 || resp.Header.Get("Cache-Control") != "no-store" {
+		t.Fatalf("login: %d %s (Cache-Control %q)", resp.StatusCode, body, resp.Header.Get("Cache-Control"))
 	}
 	for _, c := range resp.Cookies() {
 		if c.Name == "centrifuge_admin" {
@@ -203,7 +203,9 @@ func TestAdminNoRouteAnswersWithoutSessionOrToken(t *testing.T) {
 	}
 	// The same routes answer with the token: the list is not vacuous.
 	tok := s.adminWithToken(t)
-	tok.do("GET", "/admin/api/projects/default", "", 200)
+	if resp, _ := tok.raw("GET", "/admin/api/projects/default", "", nil); resp.StatusCode != 200 || resp.Header.Get("Cache-Control") != "no-store" {
+		t.Fatalf("project answer: %d, Cache-Control %q", resp.StatusCode, resp.Header.Get("Cache-Control"))
+	}
 	if p := tok.do("GET", "/admin/api/projects/default", "", 200); p["secret"] != secret {
 		t.Fatalf("project: %v", p)
 	}
