@@ -24,8 +24,8 @@ build: ## Build the server binary into bin/centrifuge
 	go build -ldflags "$(LDFLAGS)" -o $(BIN) ./server/cmd/centrifuge
 
 .PHONY: run
-run: build ## Run a server on :8000 (memory engine); creates $(CONFIG) with fresh secrets on first run
-	$(BIN) serve --config $(CONFIG) --create-config
+run: build ## Run a server on :8000 (memory engine, projects kept in data/); creates $(CONFIG) with fresh secrets and admin password on first run
+	$(BIN) serve --config $(CONFIG) --create-config --data-dir data
 
 .PHONY: generate
 generate: $(PY_VENV)/.installed ## Regenerate code from openapi.yaml and codes.yaml: server, sdk-go, sdk-python, sdk-js (committed)
@@ -92,6 +92,8 @@ bench-micro: ## Go micro-benchmarks of the hot paths (compare runs with benchsta
 GENERATED = server/internal/api/gen/*.gen.go sdk-go/gen/*.gen.go sdk-python/src/centrifuge_sdk/models.py \
             server/internal/protocol/codes.gen.go sdk-go/codes.gen.go sdk-python/src/centrifuge_sdk/codes.py sdk-js/src/codes.gen.ts \
             sdk-js/src/server/openapi.gen.ts
+# The admin API (openapi.yaml's tag admin): its own server interface and models.
+GENERATED += server/internal/admin/gen/*.gen.go sdk-go/admin/gen/*.gen.go
 
 .PHONY: check-generated
 check-generated: $(PY_VENV)/.installed ## Fail if `make generate` would change generated code (the files are put back)

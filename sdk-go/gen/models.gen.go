@@ -5,7 +5,315 @@ package gen
 
 import (
 	"encoding/json"
+	"time"
 )
+
+// Defines values for AdminOptionScope.
+const (
+	Both      AdminOptionScope = "both"
+	Namespace AdminOptionScope = "namespace"
+	Project   AdminOptionScope = "project"
+)
+
+// Valid indicates whether the value is a known member of the AdminOptionScope enum.
+func (e AdminOptionScope) Valid() bool {
+	switch e {
+	case Both:
+		return true
+	case Namespace:
+		return true
+	case Project:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AdminOptionType.
+const (
+	Bool     AdminOptionType = "bool"
+	Duration AdminOptionType = "duration"
+	Int      AdminOptionType = "int"
+	Proxy    AdminOptionType = "proxy"
+	String   AdminOptionType = "string"
+)
+
+// Valid indicates whether the value is a known member of the AdminOptionType enum.
+func (e AdminOptionType) Valid() bool {
+	switch e {
+	case Bool:
+		return true
+	case Duration:
+		return true
+	case Int:
+		return true
+	case Proxy:
+		return true
+	case String:
+		return true
+	default:
+		return false
+	}
+}
+
+// AdminChannelOptions Options of every channel of a project or namespace (see `GET /admin/api/options`).
+type AdminChannelOptions struct {
+	AllowAnonymous           *bool `json:"allow_anonymous,omitempty"`
+	AllowHistoryForClient    *bool `json:"allow_history_for_client,omitempty"`
+	AllowPresenceForClient   *bool `json:"allow_presence_for_client,omitempty"`
+	AllowPublishForClient    *bool `json:"allow_publish_for_client,omitempty"`
+	AllowSubscribeForClient  *bool `json:"allow_subscribe_for_client,omitempty"`
+	AllowUserLimitedChannels *bool `json:"allow_user_limited_channels,omitempty"`
+	ForcePushJoinLeave       *bool `json:"force_push_join_leave,omitempty"`
+	ForceRecovery            *bool `json:"force_recovery,omitempty"`
+	HistorySize              *int  `json:"history_size,omitempty"`
+
+	// HistoryTTL A duration: `300s`, `5m`.
+	HistoryTTL     *string `json:"history_ttl,omitempty"`
+	JoinLeave      *bool   `json:"join_leave,omitempty"`
+	Presence       *bool   `json:"presence,omitempty"`
+	ProxySubscribe *bool   `json:"proxy_subscribe,omitempty"`
+
+	// PublishProxy An endpoint of your web app that the server asks (HTTP POST, JSON).
+	PublishProxy *AdminProxy `json:"publish_proxy,omitempty"`
+
+	// SubscribeProxy An endpoint of your web app that the server asks (HTTP POST, JSON).
+	SubscribeProxy *AdminProxy `json:"subscribe_proxy,omitempty"`
+	Watch          *bool       `json:"watch,omitempty"`
+}
+
+// AdminError defines model for AdminError.
+type AdminError struct {
+	// Field The input that is wrong, as a dotted path (`options.history_size`), when one is.
+	Field string `json:"field,omitempty"`
+
+	// Message What is wrong, for people.
+	Message string `json:"message"`
+}
+
+// AdminErrorResponse The body of every admin API error.
+type AdminErrorResponse struct {
+	Error AdminError `json:"error"`
+}
+
+// AdminLoginRequest defines model for AdminLoginRequest.
+type AdminLoginRequest struct {
+	Password string `json:"password"`
+}
+
+// AdminNamespace defines model for AdminNamespace.
+type AdminNamespace struct {
+	Name string `json:"name"`
+
+	// Options Options of every channel of a project or namespace (see `GET /admin/api/options`).
+	Options *AdminChannelOptions `json:"options,omitempty"`
+}
+
+// AdminNamespaceList defines model for AdminNamespaceList.
+type AdminNamespaceList struct {
+	Namespaces []AdminNamespace `json:"namespaces"`
+}
+
+// AdminNamespacePatch defines model for AdminNamespacePatch.
+type AdminNamespacePatch struct {
+	// Options Options of every channel of a project or namespace (see `GET /admin/api/options`).
+	Options *AdminChannelOptions `json:"options,omitempty"`
+}
+
+// AdminNode defines model for AdminNode.
+type AdminNode struct {
+	// Engine Engine: memory or redis.
+	Engine string `json:"engine"`
+
+	// ID Unique id of the node's process.
+	ID      string           `json:"id"`
+	Metrics AdminNodeMetrics `json:"metrics"`
+
+	// Name Name of the node.
+	Name             string    `json:"name"`
+	NumChannels      int       `json:"num_channels"`
+	NumClients       int       `json:"num_clients"`
+	NumSubscriptions int       `json:"num_subscriptions"`
+	NumUsers         int       `json:"num_users"`
+	StartedAt        time.Time `json:"started_at"`
+
+	// Store Structure store: sqlite or redis.
+	Store         string `json:"store"`
+	UptimeSeconds int    `json:"uptime_seconds"`
+
+	// Version Server version.
+	Version string `json:"version"`
+}
+
+// AdminNodeList defines model for AdminNodeList.
+type AdminNodeList struct {
+	Nodes []AdminNode `json:"nodes"`
+}
+
+// AdminNodeMetrics defines model for AdminNodeMetrics.
+type AdminNodeMetrics struct {
+	// Interval Seconds between two updates of `items` (the nodes' heartbeat).
+	Interval float64 `json:"interval"`
+
+	// Items The node's metrics by dotted name, as in the server API's `info`: cumulative counters
+	// (`node.publications`, `node.deliveries`, `api.calls` and `api.errors` over every
+	// method, per method `api.call.<method>.count` and `api.errors.<method>`, ...) and gauges
+	// (`node.clients`, `node.users`, `node.channels`, `node.subscriptions`).
+	Items map[string]float64 `json:"items"`
+}
+
+// AdminOption defines model for AdminOption.
+type AdminOption struct {
+	// Default The value used when the option is not set (any JSON; absent for no default).
+	Default interface{} `json:"default,omitempty"`
+	Help    string      `json:"help"`
+
+	// Name The key in the configuration file and in the admin API's bodies.
+	Name string `json:"name"`
+
+	// Scope `project`: a project-level field; `both`: a channel option of the project's `options` and of each namespace.
+	Scope AdminOptionScope `json:"scope"`
+
+	// Type `duration` is written `300s`, `5m`; `proxy` is an `AdminProxy` object.
+	Type AdminOptionType `json:"type"`
+}
+
+// AdminOptionScope `project`: a project-level field; `both`: a channel option of the project's `options` and of each namespace.
+type AdminOptionScope string
+
+// AdminOptionType `duration` is written `300s`, `5m`; `proxy` is an `AdminProxy` object.
+type AdminOptionType string
+
+// AdminOptionList defines model for AdminOptionList.
+type AdminOptionList struct {
+	Options []AdminOption `json:"options"`
+}
+
+// AdminProject A project (tenant) with its credentials, options and namespaces.
+type AdminProject struct {
+	// APIKey Key of the server API, at least 16 characters (generated when not given at creation); empty turns the project's server API off.
+	APIKey            *string `json:"api_key,omitempty"`
+	BackOffInterval   *string `json:"back_off_interval,omitempty"`
+	BackOffMaxTimeout *string `json:"back_off_max_timeout,omitempty"`
+
+	// ConnectProxy An endpoint of your web app that the server asks (HTTP POST, JSON).
+	ConnectProxy            *AdminProxy `json:"connect_proxy,omitempty"`
+	ConnectionCheckAddress  *string     `json:"connection_check_address,omitempty"`
+	ConnectionCheckInterval *string     `json:"connection_check_interval,omitempty"`
+	ConnectionLifetime      *string     `json:"connection_lifetime,omitempty"`
+
+	// DisplayName A name for people.
+	DisplayName     *string           `json:"display_name,omitempty"`
+	MaxAuthAttempts *int              `json:"max_auth_attempts,omitempty"`
+	Name            string            `json:"name"`
+	Namespaces      *[]AdminNamespace `json:"namespaces,omitempty"`
+
+	// Options Options of every channel of a project or namespace (see `GET /admin/api/options`).
+	Options *AdminChannelOptions `json:"options,omitempty"`
+
+	// RefreshProxy An endpoint of your web app that the server asks (HTTP POST, JSON).
+	RefreshProxy *AdminProxy `json:"refresh_proxy,omitempty"`
+
+	// RPCProxy An endpoint of your web app that the server asks (HTTP POST, JSON).
+	RPCProxy *AdminProxy `json:"rpc_proxy,omitempty"`
+
+	// Secret HMAC key of HS256 tokens, at least 16 characters (generated when not given at creation); empty only with a token public key.
+	Secret *string `json:"secret,omitempty"`
+
+	// TokenEcdsaPublicKey PEM key enabling ES256 tokens.
+	TokenEcdsaPublicKey *string `json:"token_ecdsa_public_key,omitempty"`
+
+	// TokenRsaPublicKey PEM key enabling RS256 tokens.
+	TokenRsaPublicKey *string `json:"token_rsa_public_key,omitempty"`
+}
+
+// AdminProjectList defines model for AdminProjectList.
+type AdminProjectList struct {
+	Projects []AdminProject `json:"projects"`
+}
+
+// AdminProjectPatch The fields to change (absent ones are kept; `null` resets one to its default).
+type AdminProjectPatch struct {
+	// APIKey Key of the server API, at least 16 characters (generated when not given at creation); empty turns the project's server API off.
+	APIKey            *string `json:"api_key,omitempty"`
+	BackOffInterval   *string `json:"back_off_interval,omitempty"`
+	BackOffMaxTimeout *string `json:"back_off_max_timeout,omitempty"`
+
+	// ConnectProxy An endpoint of your web app that the server asks (HTTP POST, JSON).
+	ConnectProxy            *AdminProxy `json:"connect_proxy,omitempty"`
+	ConnectionCheckAddress  *string     `json:"connection_check_address,omitempty"`
+	ConnectionCheckInterval *string     `json:"connection_check_interval,omitempty"`
+	ConnectionLifetime      *string     `json:"connection_lifetime,omitempty"`
+
+	// DisplayName A name for people.
+	DisplayName     *string `json:"display_name,omitempty"`
+	MaxAuthAttempts *int    `json:"max_auth_attempts,omitempty"`
+
+	// Options Options of every channel of a project or namespace (see `GET /admin/api/options`).
+	Options *AdminChannelOptions `json:"options,omitempty"`
+
+	// RefreshProxy An endpoint of your web app that the server asks (HTTP POST, JSON).
+	RefreshProxy *AdminProxy `json:"refresh_proxy,omitempty"`
+
+	// RPCProxy An endpoint of your web app that the server asks (HTTP POST, JSON).
+	RPCProxy *AdminProxy `json:"rpc_proxy,omitempty"`
+
+	// Secret HMAC key of HS256 tokens, at least 16 characters (generated when not given at creation); empty only with a token public key.
+	Secret *string `json:"secret,omitempty"`
+
+	// TokenEcdsaPublicKey PEM key enabling ES256 tokens.
+	TokenEcdsaPublicKey *string `json:"token_ecdsa_public_key,omitempty"`
+
+	// TokenRsaPublicKey PEM key enabling RS256 tokens.
+	TokenRsaPublicKey *string `json:"token_rsa_public_key,omitempty"`
+}
+
+// AdminProxy An endpoint of your web app that the server asks (HTTP POST, JSON).
+type AdminProxy struct {
+	// Headers Headers of the client's request forwarded to the app.
+	Headers *[]string `json:"headers,omitempty"`
+
+	// StaticHeaders Headers added to every request.
+	StaticHeaders *map[string]string `json:"static_headers,omitempty"`
+
+	// Timeout Per request, e.g. `1s` (the default).
+	Timeout *string `json:"timeout,omitempty"`
+
+	// URL http:// or https:// URL.
+	URL string `json:"url"`
+}
+
+// AdminSession defines model for AdminSession.
+type AdminSession struct {
+	// CsrfToken Send it as `X-CSRF-Token` with every state-changing request made with the cookie.
+	CsrfToken string `json:"csrf_token"`
+
+	// ExpiresAt When the session ends (log in again then).
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// AdminTokenRequest defines model for AdminTokenRequest.
+type AdminTokenRequest struct {
+	// Channel Makes a subscription token for this channel.
+	Channel *string `json:"channel,omitempty"`
+
+	// Channels Server-side subscriptions (connection token).
+	Channels *[]string `json:"channels,omitempty"`
+
+	// Info The `info` claim (any JSON).
+	Info interface{} `json:"info,omitempty"`
+
+	// TTLSeconds Lifetime; default 3600.
+	TTLSeconds *int `json:"ttl_seconds,omitempty"`
+
+	// User User id (the `sub` claim).
+	User string `json:"user"`
+}
+
+// AdminTokenResponse defines model for AdminTokenResponse.
+type AdminTokenResponse struct {
+	Token string `json:"token"`
+}
 
 // BatchRequest defines model for BatchRequest.
 type BatchRequest struct {
@@ -600,6 +908,27 @@ type UnsubscribeResponse struct {
 	Result *EmptyResult `json:"result,omitempty"`
 }
 
+// AdminBadRequest The body of every admin API error.
+type AdminBadRequest = AdminErrorResponse
+
+// AdminConflict The body of every admin API error.
+type AdminConflict = AdminErrorResponse
+
+// AdminForbidden The body of every admin API error.
+type AdminForbidden = AdminErrorResponse
+
+// AdminInvalid The body of every admin API error.
+type AdminInvalid = AdminErrorResponse
+
+// AdminNotFound The body of every admin API error.
+type AdminNotFound = AdminErrorResponse
+
+// AdminTooLarge The body of every admin API error.
+type AdminTooLarge = AdminErrorResponse
+
+// AdminUnauthorized The body of every admin API error.
+type AdminUnauthorized = AdminErrorResponse
+
 // BadRequest The body of every error that is not a method error.
 type BadRequest = ErrorResponse
 
@@ -614,6 +943,30 @@ type PayloadTooLarge = ErrorResponse
 
 // Unauthorized The body of every error that is not a method error.
 type Unauthorized = ErrorResponse
+
+// AdminServerAPIJSONBody defines parameters for AdminServerAPI.
+type AdminServerAPIJSONBody map[string]interface{}
+
+// AdminLoginJSONRequestBody defines body for AdminLogin for application/json ContentType.
+type AdminLoginJSONRequestBody = AdminLoginRequest
+
+// AdminCreateProjectJSONRequestBody defines body for AdminCreateProject for application/json ContentType.
+type AdminCreateProjectJSONRequestBody = AdminProject
+
+// AdminUpdateProjectJSONRequestBody defines body for AdminUpdateProject for application/json ContentType.
+type AdminUpdateProjectJSONRequestBody = AdminProjectPatch
+
+// AdminServerAPIJSONRequestBody defines body for AdminServerAPI for application/json ContentType.
+type AdminServerAPIJSONRequestBody AdminServerAPIJSONBody
+
+// AdminCreateNamespaceJSONRequestBody defines body for AdminCreateNamespace for application/json ContentType.
+type AdminCreateNamespaceJSONRequestBody = AdminNamespace
+
+// AdminUpdateNamespaceJSONRequestBody defines body for AdminUpdateNamespace for application/json ContentType.
+type AdminUpdateNamespaceJSONRequestBody = AdminNamespacePatch
+
+// AdminCreateTokenJSONRequestBody defines body for AdminCreateToken for application/json ContentType.
+type AdminCreateTokenJSONRequestBody = AdminTokenRequest
 
 // BatchJSONRequestBody defines body for Batch for application/json ContentType.
 type BatchJSONRequestBody = BatchRequest

@@ -188,8 +188,8 @@ export interface paths {
          *     (or with 0) only the stream position (`offset`, `epoch`) is returned; a negative limit
          *     returns every kept publication. With `since`, only publications after that position are
          *     returned (with `reverse`, the ones before it, newest first, to page backwards); when
-         *     `since.epoch` is set and is not the stream's current epoch, the stream was lost and no
-         *     publications are returned (compare `epoch` in the result).
+         *     `since.epoch` is set and is not the stream's current epoch, the stream was lost: the
+         *     method error is 112 (unrecoverable position), as in Centrifugo.
          */
         post: operations["history"];
         delete?: never;
@@ -283,6 +283,302 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/api/login": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Log in with the admin password
+         * @description Checks the password (`admin.password` in the configuration) and opens a session: the
+         *     answer sets the `centrifuge_admin` cookie (HttpOnly, SameSite=Strict, Path=/admin, Secure
+         *     over TLS) and carries the CSRF token that every state-changing request made with the cookie
+         *     must send in `X-CSRF-Token`. Attempts are limited per remote address (429 with `Retry-After`).
+         */
+        post: operations["adminLogin"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/api/logout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** End the session */
+        post: operations["adminLogout"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/api/session": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The current session
+         * @description The session's CSRF token and expiry, or 401 when there is no live session.
+         */
+        get: operations["adminSession"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/api/nodes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every live node with its metrics */
+        get: operations["adminNodes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/api/options": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every project and channel option, with its type, default and help
+         * @description Derived from the same Go source that validates the configuration file, so forms built
+         *     from it accept exactly what the configuration accepts.
+         */
+        get: operations["adminOptions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/api/projects": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every project */
+        get: operations["adminListProjects"];
+        put?: never;
+        /**
+         * Create a project
+         * @description `secret` and `api_key` are generated when not given. Every node serves the project
+         *     within a second.
+         */
+        post: operations["adminCreateProject"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/api/projects/{project}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The project's name. */
+                project: string;
+            };
+            cookie?: never;
+        };
+        /** One project */
+        get: operations["adminGetProject"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a project
+         * @description Its clients on every node are disconnected with code 3503 (terminal, no reconnect), reason `project deleted`.
+         */
+        delete: operations["adminDeleteProject"];
+        options?: never;
+        head?: never;
+        /**
+         * Change a project
+         * @description Partial update: only the fields present change; `options` is merged key by key
+         *     (`null` resets a key to its default). `name` cannot change; namespaces have their own
+         *     routes. Applied on every node within a second, connections stay.
+         */
+        patch: operations["adminUpdateProject"];
+        trace?: never;
+    };
+    "/admin/api/projects/{project}/regenerate-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The project's name. */
+                project: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Give a project a new token secret
+         * @description Tokens signed with the old secret fail at their next check (connect, refresh).
+         */
+        post: operations["adminRegenerateSecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/api/projects/{project}/regenerate-api-key": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The project's name. */
+                project: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Give a project a new server API key */
+        post: operations["adminRegenerateAPIKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/api/projects/{project}/namespaces": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The project's name. */
+                project: string;
+            };
+            cookie?: never;
+        };
+        /** A project's namespaces */
+        get: operations["adminListNamespaces"];
+        put?: never;
+        /** Add a namespace */
+        post: operations["adminCreateNamespace"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/api/projects/{project}/namespaces/{namespace}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The project's name. */
+                project: string;
+                /** @description The namespace's name. */
+                namespace: string;
+            };
+            cookie?: never;
+        };
+        /** One namespace */
+        get: operations["adminGetNamespace"];
+        put?: never;
+        post?: never;
+        /** Remove a namespace */
+        delete: operations["adminDeleteNamespace"];
+        options?: never;
+        head?: never;
+        /**
+         * Change a namespace's options
+         * @description `options` is merged key by key (`null` resets a key to its default); `name` cannot change.
+         */
+        patch: operations["adminUpdateNamespace"];
+        trace?: never;
+    };
+    "/admin/api/projects/{project}/tokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The project's name. */
+                project: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sign a connection or subscription token with the project's secret
+         * @description Without `channel`: a connection token for `user` (`channels` are server-side
+         *     subscriptions, made whatever `allow_subscribe_for_client` says). With `channel`: a
+         *     subscription token for that channel.
+         */
+        post: operations["adminCreateToken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/api/projects/{project}/api/{method}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The project's name. */
+                project: string;
+                /**
+                 * @description A server API method: publish, broadcast, subscribe, unsubscribe, disconnect, refresh,
+                 *     presence, presence_stats, history, history_remove, channels, info or batch.
+                 */
+                method: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Call the server API of any project
+         * @description The same request body and the same answer (status and body) as `POST /api/<project>/<method>`,
+         *     served by the same handlers; authorized by the admin session or token instead of the
+         *     project's API key.
+         */
+        post: operations["adminServerAPI"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -332,8 +628,10 @@ export interface components {
         };
         /** @description One message of a channel's history. */
         Publication: {
-            /** @description The published data (any JSON). */
+            /** @description The published data (any JSON); `null` when the data is binary (see `b64data`). */
             data: unknown;
+            /** @description Binary data (published with `b64data` and not JSON), base64. Absent otherwise. */
+            b64data?: string;
             info?: components["schemas"]["ClientInfo"];
             /**
              * Format: uint64
@@ -358,11 +656,28 @@ export interface components {
             /** @description Short reason, at most 123 bytes (longer is 107 bad request). */
             reason?: string;
         };
+        /**
+         * @description Exactly one of `data` and `b64data` (a `data` of JSON `null` counts as absent, as gocent
+         *     sends it with `b64data`); both, or neither, is 107. Centrifugo v6's `version` and
+         *     `version_epoch` (skip stale versions) are not supported: a non-zero value is 107.
+         */
         PublishRequest: {
             /** @description Channel to publish into. */
             channel: string;
             /** @description Data to publish (any JSON), passed to subscribers untouched. */
-            data: unknown;
+            data?: unknown;
+            /**
+             * @description Binary data to publish, base64 (standard alphabet, padded). Stored byte for byte.
+             *     JSON subscribers and history get it back as `data` when the bytes are JSON, as
+             *     `b64data` (base64) otherwise.
+             */
+            b64data?: string;
+            /**
+             * @description Ask for delta compression towards subscribers that negotiated it. This server's
+             *     subscribers cannot negotiate deltas, so every subscriber gets the full
+             *     publication, as Centrifugo does for a subscriber without delta.
+             */
+            delta?: boolean;
             /** @description Do not save the publication to the channel's history. */
             skip_history?: boolean;
             /** @description String tags attached to the publication. */
@@ -390,11 +705,16 @@ export interface components {
             error?: components["schemas"]["Error"];
             result?: components["schemas"]["PublishResult"];
         };
+        /** @description `data`, `b64data` and `delta` as in publish (exactly one of `data` and `b64data`). */
         BroadcastRequest: {
             /** @description Channels to publish into (at least one). */
             channels: string[];
             /** @description Data to publish (any JSON), passed to subscribers untouched. */
-            data: unknown;
+            data?: unknown;
+            /** @description Binary data to publish, base64, as in publish. */
+            b64data?: string;
+            /** @description As in publish. */
+            delta?: boolean;
             /** @description Do not save the publications to history. */
             skip_history?: boolean;
             /** @description String tags attached to every publication. */
@@ -419,6 +739,34 @@ export interface components {
             channel: string;
             /** @description Only this connection of the user. */
             client?: string;
+            /** @description Channel info (any JSON) of the subscription, shown as `chan_info` in presence, join/leave and publications. */
+            info?: unknown;
+            /** @description `info` in base64; the decoded bytes must be JSON (this server speaks JSON to clients). Not with `info`. */
+            b64info?: string;
+            /** @description Data (any JSON) sent to the connections in their `subscribe` push. */
+            data?: unknown;
+            /** @description `data` in base64; the decoded bytes must be JSON. Not with `data`. */
+            b64data?: string;
+            recover_since?: components["schemas"]["StreamPosition"];
+            override?: components["schemas"]["ChannelOptionsOverride"];
+        };
+        /** @description A boolean that can be absent (Centrifugo's wrapper type). */
+        BoolValue: {
+            value: boolean;
+        };
+        /**
+         * @description Channel options of this subscription in place of the channel's own. gocent v3's
+         *     `presence`, `join_leave`, `position` and `recover` booleans of subscribe are accepted
+         *     as `override.presence`, `override.join_leave`, `override.force_positioning` and
+         *     `override.force_recovery`; giving both with different values is 107. Positioning and
+         *     recovery need the channel's history (without it they are 107).
+         */
+        ChannelOptionsOverride: {
+            presence?: components["schemas"]["BoolValue"];
+            join_leave?: components["schemas"]["BoolValue"];
+            force_push_join_leave?: components["schemas"]["BoolValue"];
+            force_positioning?: components["schemas"]["BoolValue"];
+            force_recovery?: components["schemas"]["BoolValue"];
         };
         /** @description An empty object, the result of methods that return nothing. */
         EmptyResult: Record<string, never>;
@@ -443,6 +791,8 @@ export interface components {
             user: string;
             /** @description Only this connection of the user. */
             client?: string;
+            /** @description Client ids of the user to keep connected (gocent v3 sends it as `ClientWhitelist`, accepted too). */
+            whitelist?: string[];
             disconnect?: components["schemas"]["Disconnect"];
         };
         DisconnectResponse: {
@@ -573,14 +923,23 @@ export interface components {
             num_channels: number;
             /** @description Seconds since the node started. */
             uptime: number;
+            metrics?: components["schemas"]["Metrics"];
+        };
+        /** @description A node's metrics, in Centrifugo's shape. */
+        Metrics: {
             /**
-             * @description The node's current aggregates, as of its last heartbeat (at most a few
+             * Format: double
+             * @description Seconds between two updates of `items` (the node heartbeat).
+             */
+            interval: number;
+            /**
+             * @description The node's current aggregates, as of its last heartbeat (at most `interval`
              *     seconds old): counter totals and gauge values by dotted name, label
              *     values appended (e.g. `node.clients`, `transport.connects.websocket`,
              *     `client.disconnects.3008`); timers as `<name>.count` and `<name>.mean_ms`.
              *     The same numbers are served as Prometheus text at `/metrics`.
              */
-            metrics?: {
+            items: {
                 [key: string]: number;
             };
         };
@@ -634,6 +993,196 @@ export interface components {
         BatchResponse: {
             /** @description One reply per command, in the commands' order. */
             replies: components["schemas"]["Reply"][];
+        };
+        AdminError: {
+            /** @description What is wrong, for people. */
+            message: string;
+            /** @description The input that is wrong, as a dotted path (`options.history_size`), when one is. */
+            field?: string;
+        };
+        /** @description The body of every admin API error. */
+        AdminErrorResponse: {
+            error: components["schemas"]["AdminError"];
+        };
+        AdminLoginRequest: {
+            password: string;
+        };
+        AdminSession: {
+            /** @description Send it as `X-CSRF-Token` with every state-changing request made with the cookie. */
+            csrf_token: string;
+            /**
+             * Format: date-time
+             * @description When the session ends (log in again then).
+             */
+            expires_at: string;
+        };
+        AdminNodeMetrics: {
+            /**
+             * Format: double
+             * @description Seconds between two updates of `items` (the nodes' heartbeat).
+             */
+            interval: number;
+            /**
+             * @description The node's metrics by dotted name, as in the server API's `info`: cumulative counters
+             *     (`node.publications`, `node.deliveries`, `api.calls` and `api.errors` over every
+             *     method, per method `api.call.<method>.count` and `api.errors.<method>`, ...) and gauges
+             *     (`node.clients`, `node.users`, `node.channels`, `node.subscriptions`).
+             */
+            items: {
+                [key: string]: number;
+            };
+        };
+        AdminNode: {
+            /** @description Unique id of the node's process. */
+            id: string;
+            /** @description Name of the node. */
+            name: string;
+            /** @description Server version. */
+            version: string;
+            /** @description Engine: memory or redis. */
+            engine: string;
+            /** @description Structure store: sqlite or redis. */
+            store: string;
+            uptime_seconds: number;
+            /** Format: date-time */
+            started_at: string;
+            num_clients: number;
+            num_users: number;
+            num_channels: number;
+            num_subscriptions: number;
+            metrics: components["schemas"]["AdminNodeMetrics"];
+        };
+        AdminNodeList: {
+            nodes: components["schemas"]["AdminNode"][];
+        };
+        AdminOption: {
+            /** @description The key in the configuration file and in the admin API's bodies. */
+            name: string;
+            /**
+             * @description `duration` is written `300s`, `5m`; `proxy` is an `AdminProxy` object.
+             * @enum {string}
+             */
+            type: "bool" | "int" | "duration" | "string" | "proxy";
+            /** @description The value used when the option is not set (any JSON; absent for no default). */
+            default?: unknown;
+            help: string;
+            /**
+             * @description `project`: a project-level field; `both`: a channel option of the project's `options` and of each namespace.
+             * @enum {string}
+             */
+            scope: "project" | "namespace" | "both";
+        };
+        AdminOptionList: {
+            options: components["schemas"]["AdminOption"][];
+        };
+        /** @description An endpoint of your web app that the server asks (HTTP POST, JSON). */
+        AdminProxy: {
+            /** @description http:// or https:// URL. */
+            url: string;
+            /** @description Per request, e.g. `1s` (the default). */
+            timeout?: string;
+            /** @description Headers of the client's request forwarded to the app. */
+            headers?: string[];
+            /** @description Headers added to every request. */
+            static_headers?: {
+                [key: string]: string;
+            };
+        };
+        /** @description Options of every channel of a project or namespace (see `GET /admin/api/options`). */
+        AdminChannelOptions: {
+            presence?: boolean;
+            join_leave?: boolean;
+            force_push_join_leave?: boolean;
+            history_size?: number;
+            /** @description A duration: `300s`, `5m`. */
+            history_ttl?: string;
+            force_recovery?: boolean;
+            allow_subscribe_for_client?: boolean;
+            allow_publish_for_client?: boolean;
+            allow_presence_for_client?: boolean;
+            allow_history_for_client?: boolean;
+            allow_anonymous?: boolean;
+            allow_user_limited_channels?: boolean;
+            watch?: boolean;
+            subscribe_proxy?: components["schemas"]["AdminProxy"];
+            proxy_subscribe?: boolean;
+            publish_proxy?: components["schemas"]["AdminProxy"];
+        };
+        AdminNamespace: {
+            name: string;
+            options?: components["schemas"]["AdminChannelOptions"];
+        };
+        AdminNamespacePatch: {
+            options?: components["schemas"]["AdminChannelOptions"];
+        };
+        AdminNamespaceList: {
+            namespaces: components["schemas"]["AdminNamespace"][];
+        };
+        /** @description The fields to change (absent ones are kept; `null` resets one to its default). */
+        AdminProjectPatch: {
+            /** @description A name for people. */
+            display_name?: string;
+            /** @description HMAC key of HS256 tokens, at least 16 characters (generated when not given at creation); empty only with a token public key. */
+            secret?: string;
+            /** @description Key of the server API, at least 16 characters (generated when not given at creation); empty turns the project's server API off. */
+            api_key?: string;
+            /** @description PEM key enabling RS256 tokens. */
+            token_rsa_public_key?: string;
+            /** @description PEM key enabling ES256 tokens. */
+            token_ecdsa_public_key?: string;
+            options?: components["schemas"]["AdminChannelOptions"];
+            connect_proxy?: components["schemas"]["AdminProxy"];
+            refresh_proxy?: components["schemas"]["AdminProxy"];
+            rpc_proxy?: components["schemas"]["AdminProxy"];
+            max_auth_attempts?: number;
+            back_off_interval?: string;
+            back_off_max_timeout?: string;
+            connection_check_address?: string;
+            connection_lifetime?: string;
+            connection_check_interval?: string;
+        };
+        /** @description A project (tenant) with its credentials, options and namespaces. */
+        AdminProject: {
+            name: string;
+            namespaces?: components["schemas"]["AdminNamespace"][];
+            /** @description A name for people. */
+            display_name?: string;
+            /** @description HMAC key of HS256 tokens, at least 16 characters (generated when not given at creation); empty only with a token public key. */
+            secret?: string;
+            /** @description Key of the server API, at least 16 characters (generated when not given at creation); empty turns the project's server API off. */
+            api_key?: string;
+            /** @description PEM key enabling RS256 tokens. */
+            token_rsa_public_key?: string;
+            /** @description PEM key enabling ES256 tokens. */
+            token_ecdsa_public_key?: string;
+            options?: components["schemas"]["AdminChannelOptions"];
+            connect_proxy?: components["schemas"]["AdminProxy"];
+            refresh_proxy?: components["schemas"]["AdminProxy"];
+            rpc_proxy?: components["schemas"]["AdminProxy"];
+            max_auth_attempts?: number;
+            back_off_interval?: string;
+            back_off_max_timeout?: string;
+            connection_check_address?: string;
+            connection_lifetime?: string;
+            connection_check_interval?: string;
+        };
+        AdminProjectList: {
+            projects: components["schemas"]["AdminProject"][];
+        };
+        AdminTokenRequest: {
+            /** @description User id (the `sub` claim). */
+            user: string;
+            /** @description Lifetime; default 3600. */
+            ttl_seconds?: number;
+            /** @description The `info` claim (any JSON). */
+            info?: unknown;
+            /** @description Server-side subscriptions (connection token). */
+            channels?: string[];
+            /** @description Makes a subscription token for this channel. */
+            channel?: string;
+        };
+        AdminTokenResponse: {
+            token: string;
         };
     };
     responses: {
@@ -722,6 +1271,114 @@ export interface components {
                  *     }
                  */
                 "application/json": components["schemas"]["ErrorResponse"];
+            };
+        };
+        /** @description The body is not JSON of the expected shape (`field` names the wrong field when one is). */
+        AdminBadRequest: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "error": {
+                 *         "message": "field \"options.history_size\": got string, want number",
+                 *         "field": "options.history_size"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["AdminErrorResponse"];
+            };
+        };
+        /** @description No live admin session and no valid admin token. */
+        AdminUnauthorized: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "error": {
+                 *         "message": "login required"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["AdminErrorResponse"];
+            };
+        };
+        /** @description A state-changing request made with the session cookie lacks the session's `X-CSRF-Token`. */
+        AdminForbidden: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "error": {
+                 *         "message": "missing or wrong CSRF token"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["AdminErrorResponse"];
+            };
+        };
+        /** @description The project or namespace does not exist. */
+        AdminNotFound: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "error": {
+                 *         "message": "unknown project \"shop\""
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["AdminErrorResponse"];
+            };
+        };
+        /** @description A project or namespace of that name exists already. */
+        AdminConflict: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "error": {
+                 *         "message": "project \"shop\" exists",
+                 *         "field": "name"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["AdminErrorResponse"];
+            };
+        };
+        /** @description The body is larger than the admin API's limit (1 MiB). */
+        AdminTooLarge: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["AdminErrorResponse"];
+            };
+        };
+        /** @description The values do not pass validation (the same as the configuration file's); nothing was changed. */
+        AdminInvalid: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "error": {
+                 *         "message": "history_size and history_ttl must be set together",
+                 *         "field": "options.history_ttl"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["AdminErrorResponse"];
             };
         };
     };
@@ -1343,6 +2000,620 @@ export interface operations {
             404: components["responses"]["NotFound"];
             413: components["responses"]["PayloadTooLarge"];
             500: components["responses"]["InternalError"];
+        };
+    };
+    adminLogin: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AdminLoginRequest"];
+            };
+        };
+        responses: {
+            /** @description Logged in; the session cookie is set. */
+            200: {
+                headers: {
+                    /** @description The session cookie `centrifuge_admin`. */
+                    "Set-Cookie"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminSession"];
+                };
+            };
+            /** @description Malformed body. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminErrorResponse"];
+                };
+            };
+            /** @description Wrong password. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "message": "wrong password"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AdminErrorResponse"];
+                };
+            };
+            /** @description Too many attempts from this address. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "message": "too many attempts, try again in 42 s"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AdminErrorResponse"];
+                };
+            };
+        };
+    };
+    adminLogout: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Logged out; the cookie is cleared. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["AdminUnauthorized"];
+            403: components["responses"]["AdminForbidden"];
+        };
+    };
+    adminSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The session. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminSession"];
+                };
+            };
+            401: components["responses"]["AdminUnauthorized"];
+        };
+    };
+    adminNodes: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The live nodes of the cluster. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminNodeList"];
+                };
+            };
+            401: components["responses"]["AdminUnauthorized"];
+        };
+    };
+    adminOptions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The options. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminOptionList"];
+                };
+            };
+            401: components["responses"]["AdminUnauthorized"];
+        };
+    };
+    adminListProjects: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The projects, by name. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminProjectList"];
+                };
+            };
+            401: components["responses"]["AdminUnauthorized"];
+        };
+    };
+    adminCreateProject: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "name": "shop",
+                 *       "display_name": "Shop",
+                 *       "options": {
+                 *         "presence": true,
+                 *         "allow_subscribe_for_client": true
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["AdminProject"];
+            };
+        };
+        responses: {
+            /** @description The created project. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminProject"];
+                };
+            };
+            400: components["responses"]["AdminBadRequest"];
+            401: components["responses"]["AdminUnauthorized"];
+            403: components["responses"]["AdminForbidden"];
+            409: components["responses"]["AdminConflict"];
+            413: components["responses"]["AdminTooLarge"];
+            422: components["responses"]["AdminInvalid"];
+        };
+    };
+    adminGetProject: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The project's name. */
+                project: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The project. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminProject"];
+                };
+            };
+            401: components["responses"]["AdminUnauthorized"];
+            404: components["responses"]["AdminNotFound"];
+        };
+    };
+    adminDeleteProject: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The project's name. */
+                project: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["AdminUnauthorized"];
+            403: components["responses"]["AdminForbidden"];
+            404: components["responses"]["AdminNotFound"];
+        };
+    };
+    adminUpdateProject: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The project's name. */
+                project: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "display_name": "Shop",
+                 *       "options": {
+                 *         "history_size": 10,
+                 *         "history_ttl": "60s"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["AdminProjectPatch"];
+            };
+        };
+        responses: {
+            /** @description The changed project. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminProject"];
+                };
+            };
+            400: components["responses"]["AdminBadRequest"];
+            401: components["responses"]["AdminUnauthorized"];
+            403: components["responses"]["AdminForbidden"];
+            404: components["responses"]["AdminNotFound"];
+            413: components["responses"]["AdminTooLarge"];
+            422: components["responses"]["AdminInvalid"];
+        };
+    };
+    adminRegenerateSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The project's name. */
+                project: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The project with its new secret. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminProject"];
+                };
+            };
+            401: components["responses"]["AdminUnauthorized"];
+            403: components["responses"]["AdminForbidden"];
+            404: components["responses"]["AdminNotFound"];
+        };
+    };
+    adminRegenerateAPIKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The project's name. */
+                project: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The project with its new API key. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminProject"];
+                };
+            };
+            401: components["responses"]["AdminUnauthorized"];
+            403: components["responses"]["AdminForbidden"];
+            404: components["responses"]["AdminNotFound"];
+        };
+    };
+    adminListNamespaces: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The project's name. */
+                project: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The namespaces. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminNamespaceList"];
+                };
+            };
+            401: components["responses"]["AdminUnauthorized"];
+            404: components["responses"]["AdminNotFound"];
+        };
+    };
+    adminCreateNamespace: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The project's name. */
+                project: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "name": "chat",
+                 *       "options": {
+                 *         "history_size": 10,
+                 *         "history_ttl": "60s",
+                 *         "force_recovery": true
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["AdminNamespace"];
+            };
+        };
+        responses: {
+            /** @description The created namespace. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminNamespace"];
+                };
+            };
+            400: components["responses"]["AdminBadRequest"];
+            401: components["responses"]["AdminUnauthorized"];
+            403: components["responses"]["AdminForbidden"];
+            404: components["responses"]["AdminNotFound"];
+            409: components["responses"]["AdminConflict"];
+            413: components["responses"]["AdminTooLarge"];
+            422: components["responses"]["AdminInvalid"];
+        };
+    };
+    adminGetNamespace: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The project's name. */
+                project: string;
+                /** @description The namespace's name. */
+                namespace: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The namespace. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminNamespace"];
+                };
+            };
+            401: components["responses"]["AdminUnauthorized"];
+            404: components["responses"]["AdminNotFound"];
+        };
+    };
+    adminDeleteNamespace: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The project's name. */
+                project: string;
+                /** @description The namespace's name. */
+                namespace: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["AdminUnauthorized"];
+            403: components["responses"]["AdminForbidden"];
+            404: components["responses"]["AdminNotFound"];
+        };
+    };
+    adminUpdateNamespace: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The project's name. */
+                project: string;
+                /** @description The namespace's name. */
+                namespace: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AdminNamespacePatch"];
+            };
+        };
+        responses: {
+            /** @description The changed namespace. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminNamespace"];
+                };
+            };
+            400: components["responses"]["AdminBadRequest"];
+            401: components["responses"]["AdminUnauthorized"];
+            403: components["responses"]["AdminForbidden"];
+            404: components["responses"]["AdminNotFound"];
+            413: components["responses"]["AdminTooLarge"];
+            422: components["responses"]["AdminInvalid"];
+        };
+    };
+    adminCreateToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The project's name. */
+                project: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "user": "admin",
+                 *       "ttl_seconds": 3600,
+                 *       "channels": [
+                 *         "news"
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["AdminTokenRequest"];
+            };
+        };
+        responses: {
+            /** @description The token. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminTokenResponse"];
+                };
+            };
+            400: components["responses"]["AdminBadRequest"];
+            401: components["responses"]["AdminUnauthorized"];
+            403: components["responses"]["AdminForbidden"];
+            404: components["responses"]["AdminNotFound"];
+            422: components["responses"]["AdminInvalid"];
+        };
+    };
+    adminServerAPI: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The project's name. */
+                project: string;
+                /**
+                 * @description A server API method: publish, broadcast, subscribe, unsubscribe, disconnect, refresh,
+                 *     presence, presence_stats, history, history_remove, channels, info or batch.
+                 */
+                method: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    [key: string]: unknown;
+                };
+            };
+        };
+        responses: {
+            /** @description The method's answer (see the server API). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description As the server API. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            401: components["responses"]["AdminUnauthorized"];
+            403: components["responses"]["AdminForbidden"];
+            /** @description Unknown project or method. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
         };
     };
 }

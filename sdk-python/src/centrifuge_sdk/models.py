@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import Any, Optional
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 
 class Error(BaseModel):
@@ -487,6 +488,304 @@ class Metrics(BaseModel):
     The same numbers are served as Prometheus text at `/metrics`.
 
     """
+
+
+class AdminError(BaseModel):
+    message: str
+    """
+    What is wrong, for people.
+    """
+    field: Optional[str] = None
+    """
+    The input that is wrong, as a dotted path (`options.history_size`), when one is.
+    """
+
+
+class AdminErrorResponse(BaseModel):
+    """
+    The body of every admin API error.
+    """
+
+    error: AdminError
+
+
+class AdminLoginRequest(BaseModel):
+    password: str = Field(..., max_length=1024)
+
+
+class AdminSession(BaseModel):
+    csrf_token: str
+    """
+    Send it as `X-CSRF-Token` with every state-changing request made with the cookie.
+    """
+    expires_at: AwareDatetime
+    """
+    When the session ends (log in again then).
+    """
+
+
+class AdminNodeMetrics(BaseModel):
+    interval: float
+    """
+    Seconds between two updates of `items` (the nodes' heartbeat).
+    """
+    items: dict[str, float]
+    """
+    The node's metrics by dotted name, as in the server API's `info`: cumulative counters
+    (`node.publications`, `node.deliveries`, `api.calls` and `api.errors` over every
+    method, per method `api.call.<method>.count` and `api.errors.<method>`, ...) and gauges
+    (`node.clients`, `node.users`, `node.channels`, `node.subscriptions`).
+
+    """
+
+
+class AdminNode(BaseModel):
+    id: str
+    """
+    Unique id of the node's process.
+    """
+    name: str
+    """
+    Name of the node.
+    """
+    version: str
+    """
+    Server version.
+    """
+    engine: str
+    """
+    Engine: memory or redis.
+    """
+    store: str
+    """
+    Structure store: sqlite or redis.
+    """
+    uptime_seconds: int = Field(..., ge=0)
+    started_at: AwareDatetime
+    num_clients: int = Field(..., ge=0)
+    num_users: int = Field(..., ge=0)
+    num_channels: int = Field(..., ge=0)
+    num_subscriptions: int = Field(..., ge=0)
+    metrics: AdminNodeMetrics
+
+
+class AdminNodeList(BaseModel):
+    nodes: list[AdminNode]
+
+
+class Type(Enum):
+    """
+    `duration` is written `300s`, `5m`; `proxy` is an `AdminProxy` object.
+    """
+
+    bool = "bool"
+    int = "int"
+    duration = "duration"
+    string = "string"
+    proxy = "proxy"
+
+
+class Scope(Enum):
+    """
+    `project`: a project-level field; `both`: a channel option of the project's `options` and of each namespace.
+    """
+
+    project = "project"
+    namespace = "namespace"
+    both = "both"
+
+
+class AdminOption(BaseModel):
+    name: str
+    """
+    The key in the configuration file and in the admin API's bodies.
+    """
+    type: Type
+    """
+    `duration` is written `300s`, `5m`; `proxy` is an `AdminProxy` object.
+    """
+    default: Optional[Any] = None
+    """
+    The value used when the option is not set (any JSON; absent for no default).
+    """
+    help: str
+    scope: Scope
+    """
+    `project`: a project-level field; `both`: a channel option of the project's `options` and of each namespace.
+    """
+
+
+class AdminOptionList(BaseModel):
+    options: list[AdminOption]
+
+
+class AdminProxy(BaseModel):
+    """
+    An endpoint of your web app that the server asks (HTTP POST, JSON).
+    """
+
+    url: str
+    """
+    http:// or https:// URL.
+    """
+    timeout: Optional[str] = None
+    """
+    Per request, e.g. `1s` (the default).
+    """
+    headers: Optional[list[str]] = None
+    """
+    Headers of the client's request forwarded to the app.
+    """
+    static_headers: Optional[dict[str, str]] = None
+    """
+    Headers added to every request.
+    """
+
+
+class AdminChannelOptions(BaseModel):
+    """
+    Options of every channel of a project or namespace (see `GET /admin/api/options`).
+    """
+
+    presence: Optional[bool] = None
+    join_leave: Optional[bool] = None
+    force_push_join_leave: Optional[bool] = None
+    history_size: Optional[int] = Field(None, ge=0)
+    history_ttl: Optional[str] = None
+    """
+    A duration: `300s`, `5m`.
+    """
+    force_recovery: Optional[bool] = None
+    allow_subscribe_for_client: Optional[bool] = None
+    allow_publish_for_client: Optional[bool] = None
+    allow_presence_for_client: Optional[bool] = None
+    allow_history_for_client: Optional[bool] = None
+    allow_anonymous: Optional[bool] = None
+    allow_user_limited_channels: Optional[bool] = None
+    watch: Optional[bool] = None
+    subscribe_proxy: Optional[AdminProxy] = None
+    proxy_subscribe: Optional[bool] = None
+    publish_proxy: Optional[AdminProxy] = None
+
+
+class AdminNamespace(BaseModel):
+    name: str = Field(..., pattern="^[-a-zA-Z0-9_]{2,64}$")
+    options: Optional[AdminChannelOptions] = None
+
+
+class AdminNamespacePatch(BaseModel):
+    options: Optional[AdminChannelOptions] = None
+
+
+class AdminNamespaceList(BaseModel):
+    namespaces: list[AdminNamespace]
+
+
+class AdminProjectPatch(BaseModel):
+    """
+    The fields to change (absent ones are kept; `null` resets one to its default).
+    """
+
+    display_name: Optional[str] = Field(None, max_length=256)
+    """
+    A name for people.
+    """
+    secret: Optional[str] = None
+    """
+    HMAC key of HS256 tokens, at least 16 characters (generated when not given at creation); empty only with a token public key.
+    """
+    api_key: Optional[str] = None
+    """
+    Key of the server API, at least 16 characters (generated when not given at creation); empty turns the project's server API off.
+    """
+    token_rsa_public_key: Optional[str] = None
+    """
+    PEM key enabling RS256 tokens.
+    """
+    token_ecdsa_public_key: Optional[str] = None
+    """
+    PEM key enabling ES256 tokens.
+    """
+    options: Optional[AdminChannelOptions] = None
+    connect_proxy: Optional[AdminProxy] = None
+    refresh_proxy: Optional[AdminProxy] = None
+    rpc_proxy: Optional[AdminProxy] = None
+    max_auth_attempts: Optional[int] = Field(None, ge=0, le=100)
+    back_off_interval: Optional[str] = None
+    back_off_max_timeout: Optional[str] = None
+    connection_check_address: Optional[str] = None
+    connection_lifetime: Optional[str] = None
+    connection_check_interval: Optional[str] = None
+
+
+class AdminProject(BaseModel):
+    """
+    A project (tenant) with its credentials, options and namespaces.
+    """
+
+    name: str = Field(..., pattern="^[-a-zA-Z0-9_]{2,64}$")
+    namespaces: Optional[list[AdminNamespace]] = None
+    display_name: Optional[str] = Field(None, max_length=256)
+    """
+    A name for people.
+    """
+    secret: Optional[str] = None
+    """
+    HMAC key of HS256 tokens, at least 16 characters (generated when not given at creation); empty only with a token public key.
+    """
+    api_key: Optional[str] = None
+    """
+    Key of the server API, at least 16 characters (generated when not given at creation); empty turns the project's server API off.
+    """
+    token_rsa_public_key: Optional[str] = None
+    """
+    PEM key enabling RS256 tokens.
+    """
+    token_ecdsa_public_key: Optional[str] = None
+    """
+    PEM key enabling ES256 tokens.
+    """
+    options: Optional[AdminChannelOptions] = None
+    connect_proxy: Optional[AdminProxy] = None
+    refresh_proxy: Optional[AdminProxy] = None
+    rpc_proxy: Optional[AdminProxy] = None
+    max_auth_attempts: Optional[int] = Field(None, ge=0, le=100)
+    back_off_interval: Optional[str] = None
+    back_off_max_timeout: Optional[str] = None
+    connection_check_address: Optional[str] = None
+    connection_lifetime: Optional[str] = None
+    connection_check_interval: Optional[str] = None
+
+
+class AdminProjectList(BaseModel):
+    projects: list[AdminProject]
+
+
+class AdminTokenRequest(BaseModel):
+    user: str = Field(..., max_length=256)
+    """
+    User id (the `sub` claim).
+    """
+    ttl_seconds: Optional[int] = Field(None, ge=1, le=31536000)
+    """
+    Lifetime; default 3600.
+    """
+    info: Optional[Any] = None
+    """
+    The `info` claim (any JSON).
+    """
+    channels: Optional[list[str]] = Field(None, max_length=1000)
+    """
+    Server-side subscriptions (connection token).
+    """
+    channel: Optional[str] = None
+    """
+    Makes a subscription token for this channel.
+    """
+
+
+class AdminTokenResponse(BaseModel):
+    token: str
 
 
 class SubscribeRequest(BaseModel):

@@ -42,13 +42,14 @@ const testTokenTTL = 24 * time.Hour
 // result is the process exit code. Without a command, or when args start with
 // a flag, it runs serve.
 func Main(args []string, stdout, stderr io.Writer) int {
-	c := &cli{stdout: stdout, stderr: stderr, environ: os.Environ(), run: Run}
+	c := &cli{stdout: stdout, stderr: stderr, stdin: os.Stdin, environ: os.Environ(), run: Run}
 	return c.main(args)
 }
 
 // cli holds what the commands read and write, so tests can replace them.
 type cli struct {
 	stdout, stderr io.Writer
+	stdin          io.Reader
 	environ        []string
 	run            func(ctx context.Context, cfg config.Config, log *slog.Logger) error
 }
@@ -65,6 +66,8 @@ func commands() []command {
 		{"checkconfig", "validate the configuration", (*cli).checkconfig},
 		{"gentoken", "print a connection token (JWT) for a user", (*cli).gentoken},
 		{"subtoken", "print a subscription token for a user and channel", (*cli).subtoken},
+		{"project", "list, create, delete projects or regenerate a secret, in the structure store", (*cli).project},
+		{"admin", "hash-password: bcrypt hash for admin.password; token: a new admin token", (*cli).adminCmd},
 		{"version", "print the version", (*cli).version},
 		{"help", "show this help, or a command's with help <command>", (*cli).help},
 	}
@@ -189,6 +192,7 @@ func (c *cli) serve(args []string) int {
 	engine := flags.String("engine", "", "engine type: memory or redis (overrides engine.type, default memory)")
 	redisURL := flags.String("redis-url", "", "Redis URL for the redis engine (overrides engine.redis_url)")
 	name := flags.String("name", "", "node name (overrides name, default the hostname)")
+	dataDir := flags.String("data-dir", "", "directory of the SQLite structure store (overrides data_dir)")
 	if code, ok := parse(flags, args); !ok {
 		return code
 	}
@@ -208,6 +212,8 @@ func (c *cli) serve(args []string) int {
 			ov.RedisURL = redisURL
 		case "name":
 			ov.Name = name
+		case "data-dir":
+			ov.DataDir = dataDir
 		}
 	})
 
@@ -263,6 +269,7 @@ func (c *cli) printWelcome(cfg config.Config, withToken bool) {
 	if !withToken {
 		return
 	}
+	c.printAdminWelcome(cfg, host)
 	if p.Secret == "" {
 		fmt.Fprintf(w, "project %q has no secret: no test token (tokens come from your RS256/ES256 signer)\n", p.Name)
 		return

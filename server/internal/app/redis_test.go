@@ -119,11 +119,16 @@ func TestProjectChangesReachEveryNode(t *testing.T) {
 	cb, _ := b.connect(t, "1")
 	cb.callErr("subscribe", map[string]any{"channel": "live:x"}, 102)
 
-	projects := testConfig().Projects
-	projects[0].Namespaces = append(projects[0].Namespaces, structure.Namespace{
-		Name: "live", Options: structure.ChannelOptions{AllowSubscribeForClient: true, Presence: true},
-	})
-	if err := a.srv.Node().SetProjects(t.Context(), projects); err != nil {
+	name := testConfig().Projects[0].Name
+	if _, err := a.srv.Node().Store().Update(t.Context(), name, func(p *structure.Project) error {
+		p.Namespaces = append(p.Namespaces, structure.Namespace{
+			Name: "live", Options: structure.ChannelOptions{AllowSubscribeForClient: true, Presence: true},
+		})
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.srv.Node().ProjectsChanged(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	// The connection opened before the change sees it too.
@@ -149,10 +154,11 @@ func TestProjectChangesReachEveryNode(t *testing.T) {
 	cl.mustCall("subscribe", map[string]any{"channel": "live:y"})
 
 	// Invalid projects are refused and change nothing.
-	bad := append([]structure.Project(nil), projects...)
-	bad[0].Name = "?"
-	if err := a.srv.Node().SetProjects(t.Context(), bad); err == nil {
-		t.Fatal("invalid projects accepted")
+	if _, err := a.srv.Node().Store().Update(t.Context(), name, func(p *structure.Project) error {
+		p.Namespaces[0].Name = "?"
+		return nil
+	}); err == nil {
+		t.Fatal("invalid project accepted")
 	}
 	cl.mustCall("subscribe", map[string]any{"channel": "live:z"})
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/centrifugehq/centrifuge/server/internal/admin"
 	"github.com/centrifugehq/centrifuge/server/internal/api"
 	"github.com/centrifugehq/centrifuge/server/internal/config"
 	"github.com/centrifugehq/centrifuge/server/internal/engine"
@@ -22,6 +23,7 @@ import (
 	"github.com/centrifugehq/centrifuge/server/internal/hub"
 	"github.com/centrifugehq/centrifuge/server/internal/metrics"
 	"github.com/centrifugehq/centrifuge/server/internal/protocol"
+	"github.com/centrifugehq/centrifuge/server/internal/store"
 	"github.com/centrifugehq/centrifuge/server/internal/structure"
 	"github.com/centrifugehq/centrifuge/server/internal/transport"
 	"github.com/centrifugehq/centrifuge/server/internal/transport/httpstream"
@@ -51,6 +53,8 @@ type Server struct {
 	// debug serves the profiler (debug.address).
 	debug     *http.Server
 	debugAddr string
+	// store holds the projects (closed at Shutdown).
+	store store.Store
 }
 
 // New wires a server from cfg: engine, projects, node, transports and API.
@@ -63,27 +67,7 @@ func New(cfg config.Config, log *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	reg := metrics.New()
-	var eng engine.Engine
-	switch cfg.Engine.Type {
-	case config.EngineMemory:
-		eng, err = memengine.New(memengine.Config{})
-	case config.EngineRedis:
-		urls := cfg.Engine.RedisShards
-		if len(urls) == 0 {
-			urls = []string{cfg.Engine.RedisURL}
-		}
-		eng, err = redisengine.New(redisengine.Config{
-			URLs:               urls,
-			Cluster:            cfg.Engine.RedisCluster,
-			SentinelMasterName: cfg.Engine.RedisSentinelMaster,
-			Prefix:             cfg.Engine.RedisPrefix,
-			PresenceTTL:        cfg.Client.PresenceTTL.D(),
-			Logger:             log,
-			Metrics:            reg,
-		})
-	default:
-		err = fmt.Errorf("unknown engine type %q", cfg.Engine.Type)
-	}
+	eng, err := newEngine(cfg, log, reg)
 	if err != nil {
 		return nil, err
 	}
@@ -91,7 +75,15 @@ func New(cfg config.Config, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: log, node: node}
+	st, err := openStore(cfg, eng)
+	if err != nil {
+		return nil, err
+	}
+	node.SetStore(st)
+	for _, w := range cfg.AdminWarnings() {
+		log.Warn(w)
+	}
+	s := &Server{cfg: cfg, log: log, node: node, store: st}
 	s.bg, s.stopBG = context.WithCancel(context.Background())
 
 	e := echo.New()
@@ -184,6 +176,10 @@ func New(cfg config.Config, log *slog.Logger) (*Server, error) {
 		Observe: func(method string, took time.Duration) {
 			reg.Timer("api.call", "server API calls, by method", "method", method).Observe(took)
 		}}).Register(e)
+	// Every admin route (/admin/api/...) is registered here or nowhere.
+	if cfg.Admin.Enabled {
+		admin.New(node, admin.Options{Config: cfg.Admin, Engine: eng.Name(), Logger: log}).Register(e)
+	}
 	s.echo = e
 	s.newConns = map[net.Conn]struct{}{}
 	s.http = &http.Server{
@@ -285,7 +281,7 @@ wait:
 	}
 	nodeErr := s.node.Shutdown(ctx, protocol.DisconnectShutdown)
 	s.stopBG()
-	return errors.Join(httpErr, nodeErr)
+	return errors.Join(httpErr, nodeErr, s.store.Close())
 }
 
 // Run serves cfg until ctx is cancelled, then shuts down gracefully.
@@ -308,4 +304,27 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	sctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	return s.Shutdown(sctx)
+}
+
+// newEngine creates the engine cfg selects (not yet running).
+func newEngine(cfg config.Config, log *slog.Logger, reg *metrics.Registry) (engine.Engine, error) {
+	switch cfg.Engine.Type {
+	case config.EngineMemory:
+		return memengine.New(memengine.Config{})
+	case config.EngineRedis:
+		urls := cfg.Engine.RedisShards
+		if len(urls) == 0 {
+			urls = []string{cfg.Engine.RedisURL}
+		}
+		return redisengine.New(redisengine.Config{
+			URLs:               urls,
+			Cluster:            cfg.Engine.RedisCluster,
+			SentinelMasterName: cfg.Engine.RedisSentinelMaster,
+			Prefix:             cfg.Engine.RedisPrefix,
+			PresenceTTL:        cfg.Client.PresenceTTL.D(),
+			Logger:             log,
+			Metrics:            reg,
+		})
+	}
+	return nil, fmt.Errorf("unknown engine type %q", cfg.Engine.Type)
 }

@@ -45,6 +45,13 @@ type Config struct {
 	// Projects are the tenants. The unprefixed endpoints serve the one named
 	// structure.DefaultProject.
 	Projects []structure.Project `yaml:"projects"`
+	// DataDir holds what the server keeps on disk (the SQLite structure
+	// store); "" keeps nothing.
+	DataDir string `yaml:"data_dir"`
+	// Store selects where projects live (see Store).
+	Store Store `yaml:"store"`
+	// Admin configures the admin API and UI.
+	Admin Admin `yaml:"admin"`
 }
 
 // HTTP configures the listener shared by the client transports, the server
@@ -240,6 +247,7 @@ func Default() Config {
 		Metrics: Metrics{Prometheus: true, Graphite: Graphite{Prefix: "centrifuge", Interval: seconds(10), MaxPacketSize: 512}},
 		Log:     Log{Level: "info"},
 		Engine:  Engine{Type: EngineMemory},
+		Admin:   DefaultAdmin(),
 		Client: Client{
 			PingInterval:           seconds(25),
 			PongTimeout:            seconds(8),
@@ -332,6 +340,8 @@ func (c *Config) Validate() error {
 	default:
 		add("engine.type %q unknown: use %q or %q", c.Engine.Type, EngineMemory, EngineRedis)
 	}
+
+	c.validateStoreAndAdmin(add)
 
 	cl := c.Client
 	positive := []struct {

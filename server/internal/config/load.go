@@ -25,6 +25,7 @@ type Overrides struct {
 	Engine   *string // --engine: engine.type
 	RedisURL *string // --redis-url: engine.redis_url
 	Name     *string // --name: name
+	DataDir  *string // --data-dir: data_dir
 }
 
 func (o Overrides) apply(c *Config) {
@@ -45,6 +46,9 @@ func (o Overrides) apply(c *Config) {
 	}
 	if o.Name != nil {
 		c.Name = *o.Name
+	}
+	if o.DataDir != nil {
+		c.DataDir = *o.DataDir
 	}
 }
 

@@ -27,7 +27,13 @@ func Sample() (Config, error) {
 	if err != nil {
 		return Config{}, err
 	}
+	password, err := RandomPassword()
+	if err != nil {
+		return Config{}, err
+	}
 	c := Default()
+	c.DataDir = "data"
+	c.Admin.Password = password
 	c.Projects = []structure.Project{{
 		Name:   structure.DefaultProject,
 		Secret: secret,
@@ -64,6 +70,15 @@ func RandomSecret() (string, error) {
 	return hex.EncodeToString(b), nil
 }
 
+// RandomPassword returns a fresh admin password: 12 random bytes, hex.
+func RandomPassword() (string, error) {
+	b := make([]byte, 12)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("random password: %w", err)
+	}
+	return hex.EncodeToString(b), nil
+}
+
 // sampleComments documents keys in the YAML that Marshal writes.
 var sampleComments = map[string]string{
 	"http":                         "Listener for client connections, the server API and the admin UI.",
@@ -90,6 +105,13 @@ var sampleComments = map[string]string{
 	"client.max_commands_per_second": "Commands per second per connection (bursts up to commands_burst):\n" +
 		"beyond it error 111, and disconnect 3013 when the client keeps on. 0: no limit.",
 	"client.max_publication_size": "Largest data of a client's publish, rpc or send, in bytes (error 106).",
+	"data_dir":                    "Where the server keeps projects (structure.db, SQLite) across restarts.",
+	"store": "Where projects live: memory, sqlite (in data_dir) or redis (the engine's);\n" +
+		"empty picks redis with the redis engine, sqlite with a data_dir, memory otherwise.\n" +
+		"The projects below seed the store on first start; then the store wins.",
+	"admin": "The admin UI at / and its API at /admin/api/ (enabled: false removes them).\n" +
+		"password: the password or its bcrypt hash (centrifuge admin hash-password);\n" +
+		"tokens: admin tokens for scripts (Authorization: Bearer ...), or sha256:<hex>.",
 	"projects": "Tenants: each has its own secret (HS256 tokens), API key, channel options\n" +
 		"and namespaces. The unprefixed endpoints serve the project named default;\n" +
 		"others are under /connection/<project>/... and /api/<project>/<method>.\n" +

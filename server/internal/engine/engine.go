@@ -167,16 +167,6 @@ type Engine interface {
 	Name() string
 }
 
-// ProjectStore is implemented by engines that keep the project list where
-// every node finds it (Redis): projects changed on one node reach the others
-// through a control message, and a node started later loads them from here.
-type ProjectStore interface {
-	// LoadProjects returns the saved project list (JSON), nil when none was saved.
-	LoadProjects(ctx context.Context) ([]byte, error)
-	// SaveProjects replaces the saved project list.
-	SaveProjects(ctx context.Context, data []byte) error
-}
-
 // Pinger is implemented by engines with a backend to reach (Redis): the
 // readiness check (/health) asks it.
 type Pinger interface {

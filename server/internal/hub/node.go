@@ -10,6 +10,7 @@ import (
 	"path"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -23,6 +24,7 @@ import (
 	"github.com/centrifugehq/centrifuge/server/internal/parallel"
 	"github.com/centrifugehq/centrifuge/server/internal/protocol"
 	"github.com/centrifugehq/centrifuge/server/internal/proxy"
+	"github.com/centrifugehq/centrifuge/server/internal/store"
 	"github.com/centrifugehq/centrifuge/server/internal/structure"
 )
 
@@ -53,6 +55,12 @@ type Node struct {
 	stats    Stats
 	bans     bans
 	checks   checks
+	// store holds the projects; storeVersion is its version last applied,
+	// reload asks storeLoop to reload (projects.go).
+	store        store.Store
+	storeVersion atomic.Uint64
+	reload       chan struct{}
+	reloadMu     sync.Mutex
 	// bg is canceled at shutdown: background requests to the web app end.
 	bg     context.Context
 	stopBG context.CancelFunc
@@ -81,6 +89,7 @@ func New(cfg Config, projects *structure.Registry, eng engine.Engine, log *slog.
 		log:      log,
 		started:  time.Now(),
 		done:     make(chan struct{}),
+		reload:   make(chan struct{}, 1),
 		proxy:    proxy.New(proxy.Options{UserAgent: "centrifuge/" + cfg.Version}),
 	}
 	n.bg, n.stopBG = context.WithCancel(context.Background())
@@ -101,7 +110,8 @@ func (n *Node) Start() error {
 	if err := n.loadProjects(ctx); err != nil {
 		return err
 	}
-	n.wg.Add(3)
+	n.wg.Add(4)
+	go n.storeLoop()
 	go n.presenceLoop()
 	go n.heartbeatLoop()
 	go n.connCheckLoop()
@@ -451,7 +461,7 @@ func (n *Node) HandleControl(data []byte) {
 		return
 	}
 	if c.Op == "projects" {
-		n.applyProjects(c.Data)
+		n.requestReload()
 		return
 	}
 	for _, conn := range n.hub.userConns(c.Project, c.User, c.Client) {

@@ -50,19 +50,19 @@ func (p *Proxy) validate(key string) error {
 		return nil
 	}
 	if err := validateURL(p.URL); err != nil {
-		return fmt.Errorf("%s.url: %w", key, err)
+		return fieldErrorf(key+".url", "%s.url: %v", key, err)
 	}
 	if p.Timeout < 0 {
-		return fmt.Errorf("%s.timeout must not be negative", key)
+		return fieldErrorf(key+".timeout", "%s.timeout must not be negative", key)
 	}
 	for _, h := range p.Headers {
 		if !validHeaderName(h) {
-			return fmt.Errorf("%s.headers: %q is not a header name", key, h)
+			return fieldErrorf(key+".headers", "%s.headers: %q is not a header name", key, h)
 		}
 	}
 	for k, v := range p.StaticHeaders {
 		if !validHeaderName(k) || !validHeaderValue(v) {
-			return fmt.Errorf("%s.static_headers: bad header %q", key, k)
+			return fieldErrorf(key+".static_headers", "%s.static_headers: bad header %q", key, k)
 		}
 	}
 	return nil
@@ -164,21 +164,21 @@ func (p *Project) validateProxies() error {
 	}
 	switch {
 	case p.MaxAuthAttempts < 0:
-		return errors.New("max_auth_attempts must not be negative")
+		return fieldErrorf("max_auth_attempts", "max_auth_attempts must not be negative")
 	case p.MaxAuthAttempts > 100:
-		return errors.New("max_auth_attempts must be at most 100")
+		return fieldErrorf("max_auth_attempts", "max_auth_attempts must be at most 100")
 	case p.BackOffInterval < 0:
-		return errors.New("back_off_interval must not be negative")
+		return fieldErrorf("back_off_interval", "back_off_interval must not be negative")
 	case p.BackOffMaxTimeout < 0:
-		return errors.New("back_off_max_timeout must not be negative")
+		return fieldErrorf("back_off_max_timeout", "back_off_max_timeout must not be negative")
 	case p.ConnectionLifetime < 0:
-		return errors.New("connection_lifetime must not be negative")
+		return fieldErrorf("connection_lifetime", "connection_lifetime must not be negative")
 	case p.ConnectionCheckInterval < 0:
-		return errors.New("connection_check_interval must not be negative")
+		return fieldErrorf("connection_check_interval", "connection_check_interval must not be negative")
 	}
 	if p.ConnectionCheckAddress != "" {
 		if err := validateURL(p.ConnectionCheckAddress); err != nil {
-			return fmt.Errorf("connection_check_address: %w", err)
+			return fieldErrorf("connection_check_address", "connection_check_address: %v", err)
 		}
 	}
 	return nil
@@ -194,7 +194,7 @@ func (o ChannelOptions) validateProxies(inherited bool) error {
 		return err
 	}
 	if o.ProxySubscribe && o.SubscribeProxy == nil && !inherited {
-		return errors.New("proxy_subscribe needs a subscribe_proxy (here or in the project's options)")
+		return fieldErrorf("proxy_subscribe", "proxy_subscribe needs a subscribe_proxy (here or in the project's options)")
 	}
 	return nil
 }

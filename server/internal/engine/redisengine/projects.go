@@ -1,43 +1,20 @@
 package redisengine
 
 import (
-	"context"
-	"errors"
-
-	"github.com/redis/go-redis/v9"
-
-	"github.com/centrifugehq/centrifuge/server/internal/engine"
+	"github.com/centrifugehq/centrifuge/server/internal/store/redisstore"
 )
 
-var _ engine.ProjectStore = (*Engine)(nil)
-
-// projectsKey holds the project list (JSON) on the first shard.
-func (e *Engine) projectsKey() string {
+// legacyProjectsKey is where servers before the structure store kept the
+// project list (one JSON array); the store imports it once.
+func (e *Engine) legacyProjectsKey() string {
 	if e.clustered {
 		return "{" + e.prefix + ".control}.projects"
 	}
 	return e.prefix + ".projects"
 }
 
-// LoadProjects returns the saved project list, nil when none was saved.
-func (e *Engine) LoadProjects(ctx context.Context) ([]byte, error) {
-	if err := e.check(ctx); err != nil {
-		return nil, err
-	}
-	data, err := e.shards[0].client.Get(ctx, e.projectsKey()).Bytes()
-	if errors.Is(err, redis.Nil) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, e.wrap(ctx, "load projects", err)
-	}
-	return data, nil
-}
-
-// SaveProjects replaces the saved project list.
-func (e *Engine) SaveProjects(ctx context.Context, data []byte) error {
-	if err := e.check(ctx); err != nil {
-		return err
-	}
-	return e.wrap(ctx, "save projects", e.shards[0].client.Set(ctx, e.projectsKey(), data, 0).Err())
+// StructureStore returns the structure store kept in this engine's Redis (on
+// its first shard), under the engine's prefix. It lives as long as the engine.
+func (e *Engine) StructureStore() *redisstore.Store {
+	return redisstore.New(e.shards[0].client, e.prefix, e.legacyProjectsKey())
 }
