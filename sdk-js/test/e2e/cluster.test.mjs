@@ -82,12 +82,15 @@ async function noLoss({ target, opts, apiBase, node, disrupt, servers }) {
         await sleep(20);
       }
     })();
-    await sleep(500);
-    await disrupt();
-    await step(page, servers, 'waitEvents', "e.ev === 'subscribed' && e.wasRecovering", 1, 20000);
-    await sleep(500);
-    stop = true;
-    await publisher;
+    try {
+      await sleep(500);
+      await disrupt();
+      await step(page, servers, 'waitEvents', "e.ev === 'subscribed' && e.wasRecovering", 1, 20000);
+      await sleep(500);
+    } finally {
+      stop = true;
+      await publisher;
+    }
     const last = acked[acked.length - 1];
     const got = await step(page, servers, 'pubs', channel, acked.length);
     await step(page, servers, 'pubs', channel, got.length); // settle
@@ -125,12 +128,14 @@ for (const transport of ['websocket', 'http_stream']) {
     await noLoss({
       target: base, opts: { transports: [transport] }, apiBase: () => base, node: cluster.nodes[0], servers: cluster.nodes,
       disrupt: async () => {
-        // The node holding the client (info answers for every node, through Redis).
-        const live = cluster.nodes.filter((n) => !n.exit);
-        const info = await live[0].api('info', {});
-        const holder = info.nodes.find((x) => x.num_clients > 0);
-        assert.ok(holder, `a node holds the client: ${JSON.stringify(info)}`);
-        const victim = cluster.node(holder.name);
+        // The node holding the client: each node's own entry of info is current
+        // (the others' come from heartbeats, seconds old).
+        let victim = null;
+        for (const n of cluster.nodes.filter((x) => !x.exit)) {
+          const self = (await n.api('info', {})).nodes.find((x) => x.name === n.name);
+          if (self && self.num_clients > 0) victim = n;
+        }
+        assert.ok(victim, 'a node holds the client');
         victim.kill('SIGKILL');
         await victim.exited;
         // Back for the next test (the upstream's fail_timeout is 5 s: nginx keeps using the other node).
