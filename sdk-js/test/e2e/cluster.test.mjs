@@ -5,14 +5,9 @@
 // is lost or delivered twice, on websocket and on http_stream.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { useCluster, startNginx, freePorts, uniq, signJwt, sleep } from '../../../tests/interop/harness.mjs';
-import { pageServer, openPage, step, pageDump } from './browser.mjs';
+import { useCluster, freePorts, uniq, signJwt, sleep } from '../../../tests/interop/harness.mjs';
+import { pageServer, openPage, step, pageDump, startShippedNginx } from './browser.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const SHIPPED = resolve(here, '../../../deploy/nginx.conf');
 const { origin: PAGE } = await pageServer();
 
 const [portA, portB, nginxPort, portR] = await freePorts(4);
@@ -21,18 +16,8 @@ const single = useCluster({ nodes: 1, ports: [portR], names: ['restarted'] });
 for (const n of [...pair.cluster.nodes, ...single.cluster.nodes]) n.httpExtra = `allowed_origins: ["${PAGE}"]`;
 let nginx = null;
 
-function replaceN(text, from, to, count = 1) {
-  const n = text.split(from).length - 1;
-  if (n !== count) throw new Error(`${SHIPPED} should contain "${from}" exactly ${count} time(s) (found ${n})`);
-  return text.split(from).join(to);
-}
-
 before(async () => {
-  let conf = readFileSync(SHIPPED, 'utf8');
-  conf = replaceN(conf, 'listen 127.0.0.1:8000;', `listen 127.0.0.1:${nginxPort};`);
-  conf = replaceN(conf, 'server 127.0.0.1:8001 ', `server 127.0.0.1:${portA} `, 2);
-  conf = replaceN(conf, 'server 127.0.0.1:8002 ', `server 127.0.0.1:${portB} `, 2);
-  nginx = await startNginx({ includeText: conf, port: nginxPort });
+  nginx = await startShippedNginx({ port: nginxPort, portA, portB });
 });
 after(async () => {
   if (nginx) {
