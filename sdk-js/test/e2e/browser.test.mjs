@@ -192,14 +192,19 @@ test('a publish from one page is seen by another; join and leave', async () => {
 });
 
 test('project "other": endpoints derived from the project option, its token; the default project refuses that token', async () => {
-  await withPage(async (page) => {
-    const c = await step(page, [server], 'connect', { url: server.base, project: 'other' }, { token: token(server, 'o', { project: 'other' }), ...fast });
-    assert.equal(c.transport, 'websocket');
-    const channel = uniq('sdk_other');
-    await step(page, [server], 'subscribe', channel, { recoverable: false });
-    await server.api('publish', { channel, data: 'other' }, { project: 'other', apiKey: server.otherApiKey });
-    assert.equal((await step(page, [server], 'pubs', channel, 1))[0].data, 'other');
-  });
+  for (const transport of ['websocket', 'http_stream', 'sse']) {
+    await withPage(async (page) => {
+      const c = await step(page, [server], 'connect', { url: server.base, project: 'other', transports: [transport] }, { token: token(server, 'o', { project: 'other' }), ...fast });
+      assert.equal(c.transport, transport);
+      const channel = uniq('sdk_other');
+      await step(page, [server], 'subscribe', channel, { recoverable: false });
+      await server.api('publish', { channel, data: 'other' }, { project: 'other', apiKey: server.otherApiKey });
+      assert.equal((await step(page, [server], 'pubs', channel, 1))[0].data, 'other');
+      // Project "other" does not let clients publish: its own options apply.
+      const pub = await step(page, [server], 'tryCall', `c.publish(${JSON.stringify(channel)}, 1)`);
+      assert.equal(pub.error && pub.error.code, 103, JSON.stringify(pub));
+    });
+  }
   await withPage(async (page) => {
     await step(page, [server], 'connect', ws(), { token: token(server, 'o', { project: 'other' }), ...fast }, { wait: false });
     const d = await step(page, [server], 'waitEvents', "e.ev === 'disconnected'");
