@@ -176,7 +176,8 @@ export class Subscription extends Emitter<SubscriptionEvents> {
 
   private _getToken(): Promise<string> | undefined {
     const f = this._o.getToken || this._c._options.getSubscriptionToken;
-    return f && f({ channel: this.channel });
+    // A getToken that throws instead of rejecting is a rejection too.
+    return f && Promise.resolve(this.channel).then((channel) => f({ channel }));
   }
 
   /** Sends subscribe (after getting a token when needed). */
