@@ -29,9 +29,21 @@ func TestConnectionsPerUserLimit(t *testing.T) {
 	// When one of u's connections goes, u may connect again.
 	a1.conn.Close()
 	waitFor(t, "u to have a free slot", waitTimeout, func() bool {
+		// Until the server has seen a1 go, an attempt is closed with 3504.
 		c := dial(t, s.wsURL(""), nil)
-		r := c.call("connect", map[string]any{"token": token(t, "u", time.Hour)})
-		return r.Error == nil
+		c.send("connect", map[string]any{"token": token(t, "u", time.Hour)})
+		select {
+		case r := <-c.in:
+			return r.Error == nil
+		case <-c.closed:
+			if c.close == nil || c.close.Code != 3504 {
+				t.Fatalf("attempt closed with %v, want 3504 or a connect reply", c.close)
+			}
+			return false
+		case <-time.After(waitTimeout):
+			t.Fatal("no answer to connect")
+		}
+		return false
 	})
 	if s.srv.Node().Stats().ConnectionLimit.Load() == 0 {
 		t.Fatal("not counted")
