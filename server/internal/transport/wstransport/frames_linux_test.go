@@ -35,7 +35,9 @@ func clientFrame(fin bool, op byte, payload []byte, key [4]byte) []byte {
 
 var key = [4]byte{0x12, 0x34, 0x56, 0x78}
 
-func text(payload string) []byte { return clientFrame(true, websocket.TextMessage, []byte(payload), key) }
+func text(payload string) []byte {
+	return clientFrame(true, websocket.TextMessage, []byte(payload), key)
+}
 
 // recorder is a frameSink that keeps what it gets.
 type recorder struct {
