@@ -86,7 +86,10 @@ func (h *Handler) Serve(w http.ResponseWriter, r *http.Request, project string) 
 	if h.opts.ReadLimit > 0 {
 		conn.SetReadLimit(h.opts.ReadLimit)
 	}
-	t := newWSTransport(conn, h.opts.WriteTimeout, r.Header.Clone())
+	// The request's headers are kept as they are, not cloned: nothing
+	// changes them after the upgrade (net/http drops the request once the
+	// handler returns), and a copy costs each connection hundreds of bytes.
+	t := newWSTransport(conn, h.opts.WriteTimeout, r.Header)
 	c, err := client.New(h.node, clientTransport(t), project)
 	if err != nil {
 		_ = t.Close(protocol.DisconnectServerError)
