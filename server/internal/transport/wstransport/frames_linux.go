@@ -69,6 +69,10 @@ func protocolError(msg string) *closeError {
 // this much; a frame larger than it gets a buffer of its own size.
 const inBufSize = 4096
 
+// maxAhead bounds how far beyond the bytes read a buffer is made for a
+// frame's announced size; past it the buffer grows as the bytes come.
+const maxAhead = 1 << 20
+
 var inPool = sync.Pool{New: func() any { b := make([]byte, 0, inBufSize); return &b }}
 
 // buffer returns in with room for at least one more byte (and for the
@@ -80,7 +84,10 @@ func (p *frameParser) buffer() []byte {
 	}
 	want := len(p.in) + 1
 	if p.need > want {
-		want = p.need
+		// Room for the whole frame at once, but no more ahead of the bytes
+		// than maxAhead: a header may announce far more than will come (the
+		// read limit refuses it only when there is one).
+		want = min(p.need, len(p.in)+maxAhead)
 	}
 	if cap(p.in) < want {
 		n := max(want, 2*cap(p.in))

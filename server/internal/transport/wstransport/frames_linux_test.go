@@ -188,6 +188,25 @@ func TestParserLimit(t *testing.T) {
 	}
 }
 
+// Without a read limit, a header announcing a huge frame does not make the
+// parser allocate it ahead: the buffer grows as the bytes come.
+func TestParserNoLimitHugeHeader(t *testing.T) {
+	var p frameParser
+	var r recorder
+	hdr := []byte{0x82, 0x80 | 127, 0, 0, 0x10, 0, 0, 0, 0, 0} // 2^44 bytes: over 1<<40
+	if _, err := feed(&p, &r, append(hdr, key[:]...), 100); err != errTooBig {
+		t.Fatalf("2^44 bytes: %v, want 1009", err)
+	}
+	p = frameParser{}
+	hdr = []byte{0x82, 0x80 | 127, 0, 0, 0, 0x10, 0, 0, 0, 0} // 2^36 bytes, allowed without a limit
+	if _, err := feed(&p, &r, append(hdr, key[:]...), 100); err != nil {
+		t.Fatal(err)
+	}
+	if p.buffer(); cap(p.in) > 2*maxAhead {
+		t.Fatalf("buffer of %d bytes for a frame barely begun", cap(p.in))
+	}
+}
+
 // Frames gorilla refuses are refused with 1002 and its reasons.
 func TestParserProtocolErrors(t *testing.T) {
 	unmasked := []byte{0x81, 2, 'h', 'i'}
