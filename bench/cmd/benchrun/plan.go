@@ -43,6 +43,15 @@ var (
 	}
 )
 
+func connectLat(pick func(*loadgen.Percentiles) float64) func(*loadgen.Result) (float64, bool) {
+	return func(r *loadgen.Result) (float64, bool) {
+		if r.ConnectLatMS == nil {
+			return 0, false
+		}
+		return pick(r.ConnectLatMS), true
+	}
+}
+
 func latency(pick func(*loadgen.Percentiles) float64) func(*loadgen.Result) (float64, bool) {
 	return func(r *loadgen.Result) (float64, bool) {
 		if r.LatencyMS == nil {
@@ -54,28 +63,57 @@ func latency(pick func(*loadgen.Percentiles) float64) func(*loadgen.Result) (flo
 
 var (
 	p50 = latency(func(p *loadgen.Percentiles) float64 { return p.P50 })
+	p95 = latency(func(p *loadgen.Percentiles) float64 { return p.P95 })
 	p99 = latency(func(p *loadgen.Percentiles) float64 { return p.P99 })
 	pMx = latency(func(p *loadgen.Percentiles) float64 { return p.Max })
 )
 
+// latencyRows are a step's delivery latency p50/p95/p99 rows (target on
+// p99), then how busy the server's and the load generator's cores were: a
+// throughput gain that costs latency, or a load generator at its limit,
+// shows in every step.
+func latencyRows(label, title string, digits int, p99Target string) []report.Row {
+	return []report.Row{
+		{Label: label, Title: title, Metric: "latency p50 (ms)", Digits: digits, Get: p50},
+		{Label: label, Title: title, Metric: "latency p95 (ms)", Digits: digits, Get: p95},
+		{Label: label, Title: title, Metric: "latency p99 (ms)", Digits: digits, Target: p99Target, Get: p99},
+		{Label: label, Title: title, Metric: "server core busy (%)", Digits: 0, Get: serverCPU},
+		{Label: label, Title: title, Metric: "loadgen core busy (%)", Digits: 0, Get: loadgenCPU},
+	}
+}
+
+// rows joins row lists.
+func rows(parts ...[]report.Row) []report.Row {
+	var out []report.Row
+	for _, p := range parts {
+		out = append(out, p...)
+	}
+	return out
+}
+
 // sizes of a plan.
 type sizes struct {
-	idle       int
-	fanout     []int // flat-out fan-out
-	rated      []int // fan-out at 100 publications/s
-	flatPubs   func(subs int) int
-	ratePubs   int
-	personal   int
-	rounds     int
-	churnConns int
-	churners   int
-	churnPubs  int
-	churnRate  int
-	duration   time.Duration
-	settle     time.Duration
-	drain      time.Duration
-	timeout    time.Duration
-	targets    bool
+	idle     int
+	fanout   []int // flat-out fan-out
+	rated    []int // fan-out at 100 publications/s
+	flatPubs func(subs int) int
+	ratePubs int
+	personal int
+	rounds   int
+	// personal channels at a fixed rate: rateRounds rounds of broadcasts of
+	// rateBatch channels each, personalRate rounds per second.
+	personalRate float64
+	rateBatch    int
+	rateRounds   int
+	churnConns   int
+	churners     int
+	churnPubs    int
+	churnRate    int
+	duration     time.Duration
+	settle       time.Duration
+	drain        time.Duration
+	timeout      time.Duration
+	targets      bool
 }
 
 var full = sizes{
@@ -89,36 +127,45 @@ var full = sizes{
 		// 2 to 5 million deliveries a run.
 		return map[int]int{100: 20000, 1000: 4000, 2500: 2000, 5000: 1000, 10000: 500}[subs]
 	},
-	ratePubs:   1000, // 10 s at 100/s
-	personal:   10000,
-	rounds:     50,
-	churnConns: 1000,
-	churners:   8,
-	churnPubs:  200, // 10 s at 20/s: a light load, so the churn is what is measured
-	churnRate:  20,
-	duration:   120 * time.Second,
-	settle:     5 * time.Second,
-	drain:      10 * time.Second,
-	timeout:    5 * time.Minute,
-	targets:    true,
+	ratePubs: 1000, // 10 s at 100/s
+	personal: 10000,
+	rounds:   50,
+	// 2 rounds/s to 10,000 channels: 20,000 deliveries/s, 200 broadcasts of
+	// 100 channels a second, for 10 s.
+	personalRate: 2,
+	rateBatch:    100,
+	rateRounds:   20,
+	churnConns:   1000,
+	churners:     8,
+	churnPubs:    200, // 10 s at 20/s: a light load, so the churn is what is measured
+	churnRate:    20,
+	duration:     120 * time.Second,
+	settle:       5 * time.Second,
+	drain:        10 * time.Second,
+	timeout:      5 * time.Minute,
+	targets:      true,
 }
 
 var smoke = sizes{
-	idle:       50,
-	fanout:     []int{10, 50},
-	rated:      []int{10, 50},
-	flatPubs:   func(int) int { return 100 },
-	ratePubs:   30,
-	personal:   50,
-	rounds:     10,
-	churnConns: 20,
-	churners:   2,
-	churnPubs:  100, // 1 s at 100/s
-	churnRate:  100,
-	duration:   10 * time.Second,
-	settle:     200 * time.Millisecond,
-	drain:      3 * time.Second,
-	timeout:    60 * time.Second,
+	idle:     50,
+	fanout:   []int{10, 50},
+	rated:    []int{10, 50},
+	flatPubs: func(int) int { return 100 },
+	ratePubs: 30,
+	personal: 50,
+	rounds:   10,
+	// 10 rounds/s of 5 broadcasts of 10 channels, for 1 s.
+	personalRate: 10,
+	rateBatch:    10,
+	rateRounds:   10,
+	churnConns:   20,
+	churners:     2,
+	churnPubs:    100, // 1 s at 100/s
+	churnRate:    100,
+	duration:     10 * time.Second,
+	settle:       200 * time.Millisecond,
+	drain:        3 * time.Second,
+	timeout:      60 * time.Second,
 }
 
 func target(s sizes, t string) string {
@@ -146,6 +193,11 @@ func plan(s sizes) []step {
 			{Label: label, Title: title, Metric: "server RSS (MB)", Digits: 1,
 				Get: func(r *loadgen.Result) (float64, bool) { return float64(r.RSSAfterKB) / 1024, r.RSSAfterKB > 0 }},
 			{Label: label, Title: title, Metric: "connects/s", Digits: 0, Get: func(r *loadgen.Result) (float64, bool) { return r.ConnectRate, r.ConnectRate > 0 }},
+			{Label: label, Title: title, Metric: "connect latency p50 (ms)", Digits: 1, Get: connectLat(func(p *loadgen.Percentiles) float64 { return p.P50 })},
+			{Label: label, Title: title, Metric: "connect latency p95 (ms)", Digits: 1, Get: connectLat(func(p *loadgen.Percentiles) float64 { return p.P95 })},
+			{Label: label, Title: title, Metric: "connect latency p99 (ms)", Digits: 1, Get: connectLat(func(p *loadgen.Percentiles) float64 { return p.P99 })},
+			{Label: label, Title: title, Metric: "server core busy (%)", Digits: 0, Get: serverCPU},
+			{Label: label, Title: title, Metric: "loadgen core busy (%)", Digits: 0, Get: loadgenCPU},
 		},
 	})
 
@@ -159,15 +211,14 @@ func plan(s sizes) []step {
 		steps = append(steps, step{
 			Label: label, Title: title, Scenario: "fanout", Conns: subs, Timeout: s.timeout,
 			Args: append([]string{"-publications", itoa(s.flatPubs(subs)), "-rate", "0", "-publishers", "2"}, common...),
-			Rows: []report.Row{
-				{Label: label, Title: title, Metric: "deliveries/s", Digits: 0, Target: dt, Get: deliveriesPerS},
-				{Label: label, Title: title, Metric: "latency p99 (ms)", Digits: 1, Get: p99},
-				{Label: label, Title: title, Metric: "publications per WebSocket message", Digits: 1,
-					Get: func(r *loadgen.Result) (float64, bool) { return r.PubsPerMessage, r.Messages > 0 }},
-				{Label: label, Title: title, Metric: "server core busy (%)", Digits: 0, Get: serverCPU},
-				{Label: label, Title: title, Metric: "loadgen core busy (%)", Digits: 0, Get: loadgenCPU},
-				{Label: label, Title: title, Metric: "lost", Digits: 0, Target: target(s, "0"), Get: lost},
-			},
+			Rows: rows(
+				[]report.Row{{Label: label, Title: title, Metric: "deliveries/s", Digits: 0, Target: dt, Get: deliveriesPerS}},
+				latencyRows(label, title, 1, ""),
+				[]report.Row{
+					{Label: label, Title: title, Metric: "publications per WebSocket message", Digits: 1,
+						Get: func(r *loadgen.Result) (float64, bool) { return r.PubsPerMessage, r.Messages > 0 }},
+					{Label: label, Title: title, Metric: "lost", Digits: 0, Target: target(s, "0"), Get: lost},
+				}),
 		})
 	}
 	for _, subs := range s.rated {
@@ -180,12 +231,13 @@ func plan(s sizes) []step {
 		steps = append(steps, step{
 			Label: label, Title: title, Scenario: "fanout", Conns: subs, Timeout: s.timeout,
 			Args: append([]string{"-publications", itoa(s.ratePubs), "-rate", "100", "-publishers", "4"}, common...),
-			Rows: []report.Row{
-				{Label: label, Title: title, Metric: "latency p50 (ms)", Digits: 2, Get: p50},
-				{Label: label, Title: title, Metric: "latency p99 (ms)", Digits: 2, Target: pt, Get: p99},
-				{Label: label, Title: title, Metric: "latency max (ms)", Digits: 1, Get: pMx},
-				{Label: label, Title: title, Metric: "lost", Digits: 0, Target: target(s, "0"), Get: lost},
-			},
+			Rows: rows(
+				[]report.Row{{Label: label, Title: title, Metric: "deliveries/s", Digits: 0, Get: deliveriesPerS}},
+				latencyRows(label, title, 2, pt),
+				[]report.Row{
+					{Label: label, Title: title, Metric: "latency max (ms)", Digits: 1, Get: pMx},
+					{Label: label, Title: title, Metric: "lost", Digits: 0, Target: target(s, "0"), Get: lost},
+				}),
 		})
 	}
 
@@ -194,14 +246,28 @@ func plan(s sizes) []step {
 	steps = append(steps, step{
 		Label: label, Title: title, Scenario: "personal", Conns: s.personal, Timeout: s.timeout,
 		Args: append([]string{"-publications", itoa(s.rounds), "-rate", "0", "-method", "broadcast", "-publishers", "2"}, common...),
-		Rows: []report.Row{
-			{Label: label, Title: title, Metric: "deliveries/s", Digits: 0, Target: target(s, "≥ 70,000"), Get: deliveriesPerS},
-			{Label: label, Title: title, Metric: "latency p50 (ms)", Digits: 1, Get: p50},
-			{Label: label, Title: title, Metric: "latency p99 (ms)", Digits: 1, Get: p99},
-			{Label: label, Title: title, Metric: "server core busy (%)", Digits: 0, Get: serverCPU},
-			{Label: label, Title: title, Metric: "loadgen core busy (%)", Digits: 0, Get: loadgenCPU},
-			{Label: label, Title: title, Metric: "lost", Digits: 0, Target: target(s, "0"), Get: lost},
-		},
+		Rows: rows(
+			[]report.Row{{Label: label, Title: title, Metric: "deliveries/s", Digits: 0, Target: target(s, "≥ 70,000"), Get: deliveriesPerS}},
+			latencyRows(label, title, 1, ""),
+			[]report.Row{{Label: label, Title: title, Metric: "lost", Digits: 0, Target: target(s, "0"), Get: lost}}),
+	})
+
+	// The same channels at a fixed offered rate: what a publication's
+	// latency is when the server is not saturated.
+	label = fmt.Sprintf("personal-rate-%d", s.personal)
+	rate := int(s.personalRate * float64(s.personal))
+	title = fmt.Sprintf("personal: %s channels, %s deliveries/s (broadcasts of %d)", fmtInt(s.personal), fmtInt(rate), s.rateBatch)
+	steps = append(steps, step{
+		Label: label, Title: title, Scenario: "personal", Conns: s.personal, Timeout: s.timeout,
+		Args: append([]string{"-publications", itoa(s.rateRounds), "-rate", strconv.FormatFloat(s.personalRate, 'f', -1, 64),
+			"-method", "broadcast", "-batch", itoa(s.rateBatch), "-publishers", "4"}, common...),
+		Rows: rows(
+			[]report.Row{{Label: label, Title: title, Metric: "deliveries/s", Digits: 0, Get: deliveriesPerS}},
+			latencyRows(label, title, 2, ""),
+			[]report.Row{
+				{Label: label, Title: title, Metric: "latency max (ms)", Digits: 1, Get: pMx},
+				{Label: label, Title: title, Metric: "lost", Digits: 0, Target: target(s, "0"), Get: lost},
+			}),
 	})
 
 	label = fmt.Sprintf("churn-%d", s.churnConns)
@@ -219,7 +285,11 @@ func plan(s sizes) []step {
 					}
 					return r.CycleLatMS.P99, true
 				}},
+			{Label: label, Title: title, Metric: "steady latency p50 (ms)", Digits: 1, Get: p50},
+			{Label: label, Title: title, Metric: "steady latency p95 (ms)", Digits: 1, Get: p95},
 			{Label: label, Title: title, Metric: "steady latency p99 (ms)", Digits: 1, Get: p99},
+			{Label: label, Title: title, Metric: "server core busy (%)", Digits: 0, Get: serverCPU},
+			{Label: label, Title: title, Metric: "loadgen core busy (%)", Digits: 0, Get: loadgenCPU},
 			{Label: label, Title: title, Metric: "lost (steady subscribers)", Digits: 0, Target: target(s, "0"), Get: lost},
 		},
 	})

@@ -40,12 +40,12 @@ type Client struct {
 	t       Transport
 	id      string
 	project *structure.Project
-	log     *slog.Logger
 	// header is the opening HTTP request's headers (nil if the transport has none).
 	header http.Header
-	// ctx is canceled when the connection closes: requests to the app end.
-	ctx    context.Context
-	cancel context.CancelFunc
+	// ops cancel the operations in progress (opContext); close cancels them
+	// so that requests to the app end. nil when none runs: a context kept
+	// for the connection's life would hold a channel and a map each.
+	ops []*context.CancelFunc
 	// limiter applies max_commands_per_second.
 	limiter rateLimiter
 
@@ -65,9 +65,9 @@ type Client struct {
 	slowOnce  sync.Once
 	closeOnce sync.Once
 	closeD    protocol.Disconnect
-	// tokens are the connection tokens used (connect, refresh): fingerprint ->
-	// expiry, for bans of inactive users.
-	tokens map[string]int64
+	// tokens are the connection tokens used (connect, refresh) with their
+	// expiry, for bans of inactive users: usually one, so a slice.
+	tokens []usedToken
 	// checkedAt is when the connection connected or the connection check last
 	// found its user active.
 	checkedAt time.Time
@@ -141,8 +141,6 @@ func New(n *hub.Node, t Transport, project string) (*Client, error) {
 	if c.direct, _ = t.(DirectWriter); c.direct != nil {
 		c.flusher = flusherFor(maphash.String(flusherSeed, c.id))
 	}
-	c.log = n.Log().With("client", c.id, "transport", t.Name(), "project", p.Name)
-	c.ctx, c.cancel = context.WithCancel(n.Background())
 	if r, ok := t.(HTTPRequest); ok {
 		c.header = r.RequestHeader()
 	}
@@ -160,6 +158,13 @@ func New(n *hub.Node, t Transport, project string) (*Client, error) {
 		c.mu.Unlock()
 	}
 	return c, nil
+}
+
+// log returns the client's logger. It is made when needed (logging is rare)
+// rather than kept: the attributes it carries cost each connection
+// hundreds of bytes.
+func (c *Client) log() *slog.Logger {
+	return c.node.Log().With("client", c.id, "transport", c.t.Name(), "project", c.project.Name)
 }
 
 // ID is the client id.
@@ -206,7 +211,7 @@ func (c *Client) enqueue(frame []byte) {
 func (c *Client) sendReply(r *protocol.Reply) {
 	frame, err := protocol.Encode(r)
 	if err != nil {
-		c.log.Error("encode reply", "err", err)
+		c.log().Error("encode reply", "err", err)
 		return
 	}
 	c.enqueue(frame)
@@ -233,8 +238,12 @@ func (c *Client) close(d protocol.Disconnect, flush bool) {
 				t.Stop()
 			}
 		}
+		ops := c.ops
+		c.ops = nil
 		c.mu.Unlock()
-		c.cancel()
+		for _, cancel := range ops {
+			(*cancel)()
+		}
 		if !flush {
 			// Close at once, even if a writer is blocked on a slow peer.
 			_ = c.t.Close(d)
@@ -243,7 +252,7 @@ func (c *Client) close(d protocol.Disconnect, flush bool) {
 			go c.finish() // no writer is active: nothing left to write
 		}
 		if d.Code != protocol.DisconnectNormal.Code {
-			c.log.Debug("disconnect", "code", d.Code, "reason", d.Reason)
+			c.log().Debug("disconnect", "code", d.Code, "reason", d.Reason)
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 		defer cancel()
@@ -254,6 +263,35 @@ func (c *Client) close(d protocol.Disconnect, flush bool) {
 			c.node.RemoveConn(c)
 		}
 	})
+}
+
+// opContext returns the context of one operation of the connection: it
+// ends after opTimeout, when the node stops, or when the connection closes.
+// The caller must call cancel.
+func (c *Client) opContext() (context.Context, context.CancelFunc) {
+	ctx, cancelCtx := context.WithTimeout(c.node.Background(), opTimeout)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.status == statusClosed {
+		cancelCtx()
+		return ctx, cancelCtx
+	}
+	p := &cancelCtx
+	c.ops = append(c.ops, p)
+	return ctx, func() {
+		c.mu.Lock()
+		for i, o := range c.ops {
+			if o == p {
+				c.ops = append(c.ops[:i], c.ops[i+1:]...)
+				break
+			}
+		}
+		if len(c.ops) == 0 {
+			c.ops = nil
+		}
+		c.mu.Unlock()
+		cancelCtx()
+	}
 }
 
 func (c *Client) isClosed() bool {
@@ -273,7 +311,7 @@ func (c *Client) HandleFrame(data []byte) bool {
 	}
 	cmds, err := protocol.DecodeFrame(data)
 	if err != nil {
-		c.log.Debug("malformed frame", "err", err)
+		c.log().Debug("malformed frame", "err", err)
 		c.close(protocol.DisconnectBadRequest, true)
 		return false
 	}
@@ -320,7 +358,7 @@ func (c *Client) handleCommand(cmd *protocol.Command) bool {
 		c.close(protocol.DisconnectBadRequest, true)
 		return false
 	}
-	ctx, cancel := context.WithTimeout(c.ctx, opTimeout)
+	ctx, cancel := c.opContext()
 	defer cancel()
 	defer c.node.CommandTimer(method).Since(time.Now())
 	var (
@@ -352,7 +390,7 @@ func (c *Client) handleCommand(cmd *protocol.Command) bool {
 		reply = &protocol.Reply{Ping: &struct{}{}}
 	case "send":
 		if c.dataAllowed(cmd.Send.Data) != nil {
-			c.log.Debug("send: data too large")
+			c.log().Debug("send: data too large")
 		}
 		return true // no handler for asynchronous messages
 	}
@@ -368,7 +406,7 @@ func (c *Client) handleCommand(cmd *protocol.Command) bool {
 		case errors.As(err, &pe):
 			c.sendReply(&protocol.Reply{ID: cmd.ID, Error: pe})
 		default:
-			c.log.Error("command failed", "method", method, "err", err)
+			c.log().Error("command failed", "method", method, "err", err)
 			c.sendReply(&protocol.Reply{ID: cmd.ID, Error: protocol.ErrInternal})
 		}
 		return true
@@ -379,7 +417,7 @@ func (c *Client) handleCommand(cmd *protocol.Command) bool {
 			// The reply must be queued before buffered publications: both under c.mu.
 			frame, encErr := protocol.Encode(reply)
 			if encErr != nil {
-				c.log.Error("encode reply", "err", encErr)
+				c.log().Error("encode reply", "err", encErr)
 				return true
 			}
 			c.mu.Lock()
@@ -405,7 +443,7 @@ func (c *Client) RefreshPresence(ctx context.Context) {
 	c.mu.Unlock()
 	for _, s := range subs {
 		if err := c.node.Engine().AddPresence(ctx, c.project.Name, s.ch, c.id, c.clientInfo(s), c.presenceTTL()); err != nil {
-			c.log.Warn("refresh presence", "channel", s.ch, "err", err)
+			c.log().Warn("refresh presence", "channel", s.ch, "err", err)
 		}
 	}
 }
@@ -546,10 +584,28 @@ func (c *Client) Tokens() map[string]int64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	out := make(map[string]int64, len(c.tokens))
-	for fp, exp := range c.tokens {
-		out[fp] = exp
+	for _, t := range c.tokens {
+		out[t.fingerprint] = t.expireAt
 	}
 	return out
+}
+
+// usedToken is a connection token the connection used.
+type usedToken struct {
+	fingerprint string
+	expireAt    int64
+}
+
+// addToken records a token used (at most once each); c.mu held.
+func (c *Client) addToken(token string, expireAt int64) {
+	fp := hub.TokenFingerprint(token)
+	for i := range c.tokens {
+		if c.tokens[i].fingerprint == fp {
+			c.tokens[i].expireAt = expireAt
+			return
+		}
+	}
+	c.tokens = append(c.tokens, usedToken{fp, expireAt})
 }
 
 type (

@@ -48,7 +48,7 @@ func (c *Client) handleConnect(ctx context.Context, req *protocol.ConnectRequest
 	c.user = cr.user
 	c.mu.Unlock()
 	if !c.node.AddConnLimited(c, cfg.MaxConnectionsPerUser) {
-		c.log.Info("connection limit reached", "user", cr.user, "limit", cfg.MaxConnectionsPerUser)
+		c.log().Info("connection limit reached", "user", cr.user, "limit", cfg.MaxConnectionsPerUser)
 		return nil, nil, protocol.DisconnectConnectionLimit
 	}
 	c.mu.Lock()
@@ -60,13 +60,14 @@ func (c *Client) handleConnect(ctx context.Context, req *protocol.ConnectRequest
 	}
 	if c.connectTimer != nil {
 		c.connectTimer.Stop()
+		c.connectTimer = nil
 	}
 	c.info = cr.info
 	c.status = statusConnected
 	c.checkedAt = time.Now()
 	c.serverRefresh = c.proj().RefreshProxy != nil
 	if cr.token != "" {
-		c.tokens = map[string]int64{hub.TokenFingerprint(cr.token): cr.expireAt}
+		c.addToken(cr.token, cr.expireAt)
 	}
 	c.setExpireLocked(cr.expireAt)
 	serverRefresh := c.serverRefresh
@@ -87,7 +88,7 @@ func (c *Client) handleConnect(ctx context.Context, req *protocol.ConnectRequest
 	for _, ch := range cr.channels {
 		name, opts, err := c.node.ResolveChannel(c.proj(), ch)
 		if err != nil {
-			c.log.Warn("server-side channel refused", "channel", ch, "err", err)
+			c.log().Warn("server-side channel refused", "channel", ch, "err", err)
 			continue
 		}
 		sreq := req.Subs[ch]
@@ -99,7 +100,7 @@ func (c *Client) handleConnect(ctx context.Context, req *protocol.ConnectRequest
 			if errors.Is(err, errClosed) {
 				return nil, nil, protocol.DisconnectNormal
 			}
-			c.log.Warn("server-side subscription failed", "channel", ch, "err", err)
+			c.log().Warn("server-side subscription failed", "channel", ch, "err", err)
 			continue
 		}
 		if res.Subs == nil {
@@ -129,7 +130,7 @@ func (c *Client) connectByToken(ctx context.Context, token string) (credentials,
 	case errors.Is(err, auth.ErrTokenExpired):
 		return credentials{}, protocol.ErrTokenExpired
 	case err != nil:
-		c.log.Debug("invalid connection token", "err", err)
+		c.log().Debug("invalid connection token", "err", err)
 		return credentials{}, protocol.DisconnectInvalidToken
 	}
 	if claims.ExpireAt > 0 && claims.ExpireAt <= time.Now().Unix() {
@@ -137,7 +138,7 @@ func (c *Client) connectByToken(ctx context.Context, token string) (credentials,
 	}
 	if c.node.TokenRevoked(ctx, c.proj(), claims.User, hub.TokenFingerprint(token), claims.IssuedAt) {
 		c.node.Stats().RevokedConnects.Add(1)
-		c.log.Info("connect refused: the app named the user inactive", "user", claims.User)
+		c.log().Info("connect refused: the app named the user inactive", "user", claims.User)
 		return credentials{}, protocol.ErrTokenExpired.WithMessage("token revoked: the user was named inactive")
 	}
 	return credentials{user: claims.User, info: claims.Info, expireAt: claims.ExpireAt, channels: claims.Channels, token: token}, nil
@@ -262,7 +263,7 @@ func (c *Client) prepareSub(ctx context.Context, p subParams) (*sub, *protocol.S
 	}
 	if opts.JoinLeave {
 		if err := eng.PublishJoin(ctx, c.project.Name, p.ch, c.clientInfo(s)); err != nil {
-			c.log.Warn("publish join", "channel", p.ch, "err", err)
+			c.log().Warn("publish join", "channel", p.ch, "err", err)
 		}
 	}
 	if !p.proxied {
@@ -453,12 +454,12 @@ func (c *Client) removeSub(ctx context.Context, s *sub) {
 	eng := c.node.Engine()
 	if s.opts.Presence {
 		if err := eng.RemovePresence(ctx, c.project.Name, s.ch, c.id, c.User()); err != nil {
-			c.log.Warn("remove presence", "channel", s.ch, "err", err)
+			c.log().Warn("remove presence", "channel", s.ch, "err", err)
 		}
 	}
 	if s.opts.JoinLeave {
 		if err := eng.PublishLeave(ctx, c.project.Name, s.ch, c.clientInfo(s)); err != nil {
-			c.log.Warn("publish leave", "channel", s.ch, "err", err)
+			c.log().Warn("publish leave", "channel", s.ch, "err", err)
 		}
 	}
 }
@@ -509,7 +510,7 @@ func (c *Client) handleSubscribe(ctx context.Context, req *protocol.SubscribeReq
 		return nil, nil, protocol.ErrAlreadySubscribed
 	case max > 0 && numSubs >= max:
 		c.node.Stats().SubscriptionLimit.Add(1)
-		c.log.Info("subscription limit reached", "limit", max)
+		c.log().Info("subscription limit reached", "limit", max)
 		return nil, nil, errSubLimit
 	}
 	p := subParams{ch: req.Channel, name: name, opts: opts, req: req}
@@ -524,7 +525,7 @@ func (c *Client) handleSubscribe(ctx context.Context, req *protocol.SubscribeReq
 		case errors.Is(err, auth.ErrTokenExpired):
 			return nil, nil, protocol.ErrTokenExpired
 		case err != nil:
-			c.log.Debug("invalid subscription token", "err", err)
+			c.log().Debug("invalid subscription token", "err", err)
 			return nil, nil, protocol.DisconnectInvalidToken
 		}
 		if claims.Channel != req.Channel || claims.User != user {
@@ -582,7 +583,7 @@ func (c *Client) ServerSubscribe(ch string, ss hub.ServerSubscription) {
 		defer c.opMu.Unlock()
 		name, opts, err := c.node.ResolveChannel(c.proj(), ch)
 		if err != nil {
-			c.log.Warn("server subscribe", "channel", ch, "err", err)
+			c.log().Warn("server subscribe", "channel", ch, "err", err)
 			return
 		}
 		opts = hub.OverrideOptions(opts, ss.Override)
@@ -598,11 +599,11 @@ func (c *Client) ServerSubscribe(ch string, ss hub.ServerSubscription) {
 		s, res, err := c.prepareSub(ctx, subParams{ch: ch, name: name, opts: opts, chanInfo: ss.Info, serverSide: true, req: req})
 		if err != nil {
 			if errors.Is(err, errSubLimit) {
-				c.log.Warn("server subscribe refused: subscription limit reached", "channel", ch)
+				c.log().Warn("server subscribe refused: subscription limit reached", "channel", ch)
 				return
 			}
 			if !errors.Is(err, errClosed) && !errors.Is(err, protocol.ErrAlreadySubscribed) {
-				c.log.Warn("server subscribe", "channel", ch, "err", err)
+				c.log().Warn("server subscribe", "channel", ch, "err", err)
 			}
 			return
 		}
@@ -610,7 +611,7 @@ func (c *Client) ServerSubscribe(ch string, ss hub.ServerSubscription) {
 			Recoverable: res.Recoverable, Epoch: res.Epoch, Offset: res.Offset, Positioned: res.Positioned, Data: ss.Data,
 		}})
 		if err != nil {
-			c.log.Error("encode subscribe push", "err", err)
+			c.log().Error("encode subscribe push", "err", err)
 			return
 		}
 		// Recovered publications (recover_since) follow the subscribe push.
@@ -618,7 +619,7 @@ func (c *Client) ServerSubscribe(ch string, ss hub.ServerSubscription) {
 		for _, pub := range res.Publications {
 			f, err := protocol.AppendPublicationPush(nil, ch, pub)
 			if err != nil {
-				c.log.Error("encode recovered publication", "err", err)
+				c.log().Error("encode recovered publication", "err", err)
 				return
 			}
 			frames = append(frames, f)
@@ -716,7 +717,7 @@ func (c *Client) handlePublish(ctx context.Context, req *protocol.PublishRequest
 		}
 		if d := raw(r.Data); d != nil {
 			if err := c.dataAllowed(d); err != nil {
-				c.log.Warn("publish proxy: rewritten data too large", "channel", req.Channel, "size", len(d))
+				c.log().Warn("publish proxy: rewritten data too large", "channel", req.Channel, "size", len(d))
 				return nil, err
 			}
 			data = d
@@ -834,10 +835,7 @@ func (c *Client) handleRefresh(req *protocol.RefreshRequest) (*protocol.Reply, e
 	if claims.Info != nil {
 		c.info = claims.Info
 	}
-	if c.tokens == nil {
-		c.tokens = map[string]int64{}
-	}
-	c.tokens[hub.TokenFingerprint(req.Token)] = claims.ExpireAt
+	c.addToken(req.Token, claims.ExpireAt)
 	c.setExpireLocked(claims.ExpireAt)
 	c.mu.Unlock()
 	res := &protocol.RefreshResult{Client: c.id, Version: c.node.Version()}

@@ -70,7 +70,7 @@ func (c *Client) allowCommand(cmd *protocol.Command) (run, keep bool) {
 	}
 	if strikes > burst {
 		c.node.Stats().RateDisconnects.Add(1)
-		c.log.Info("too many requests: disconnecting", "refused", strikes)
+		c.log().Info("too many requests: disconnecting", "refused", strikes)
 		c.close(protocol.DisconnectTooManyRequests, true)
 		return false, false
 	}

@@ -104,7 +104,7 @@ func (c *Client) askProxy(ctx context.Context, kind string, p *structure.Proxy, 
 		return nil
 	case proxy.Failed(err):
 		c.node.Stats().ProxyFailures.Add(1)
-		c.log.Warn(kind+" proxy failed", "url", p.URL, "err", err)
+		c.log().Warn(kind+" proxy failed", "url", p.URL, "err", err)
 		msg := kind + " proxy unavailable"
 		switch {
 		case errors.Is(err, proxy.ErrTimeout):
@@ -118,11 +118,11 @@ func (c *Client) askProxy(ctx context.Context, kind string, p *structure.Proxy, 
 			return errClosed
 		}
 		c.node.Stats().ProxyFailures.Add(1)
-		c.log.Warn(kind+" proxy: no answer in time", "url", p.URL)
+		c.log().Warn(kind+" proxy: no answer in time", "url", p.URL)
 		return protocol.ErrInternal.WithMessage(kind + " proxy timeout")
 	}
 	c.node.Stats().ProxyRefusals.Add(1)
-	c.log.Debug(kind+" proxy refused", "err", err)
+	c.log().Debug(kind+" proxy refused", "err", err)
 	return err
 }
 
@@ -157,7 +157,7 @@ func (c *Client) connectByProxy(ctx context.Context, req *protocol.ConnectReques
 // malformed reports a reply that decoded but makes no sense.
 func (c *Client) malformed(kind, what string) error {
 	c.node.Stats().ProxyFailures.Add(1)
-	c.log.Warn(kind+" proxy: malformed reply", "err", what)
+	c.log().Warn(kind+" proxy: malformed reply", "err", what)
 	return protocol.ErrInternal.WithMessage(kind + " proxy: malformed reply")
 }
 
@@ -209,7 +209,7 @@ func (c *Client) refreshByProxy() {
 		return
 	}
 	c.node.Stats().RefreshProxyRuns.Add(1)
-	ctx, cancel := context.WithTimeout(c.ctx, opTimeout)
+	ctx, cancel := c.opContext()
 	defer cancel()
 	var r refreshProxyResult
 	err := c.askProxy(ctx, "refresh", p, refreshProxyRequest{Client: c.id, Transport: c.t.Name(), User: c.User()}, &r, true)

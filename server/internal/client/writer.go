@@ -250,7 +250,7 @@ func (c *Client) drain(rest []byte) {
 // writeFailed is called by the active writer when the transport fails: the
 // connection closes and the writer finishes it.
 func (c *Client) writeFailed(err error) {
-	c.log.Debug("write failed", "err", err)
+	c.log().Debug("write failed", "err", err)
 	c.q.drop()
 	c.close(protocol.DisconnectWriteError, false)
 	c.finish()

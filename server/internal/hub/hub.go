@@ -114,14 +114,67 @@ type Hub struct {
 
 	mu    sync.RWMutex
 	conns map[string]Conn
-	users map[userKey]map[string]Conn
+	users map[userKey]userConns
+}
+
+// userConns are one user's connections: a short slice while they are few
+// (a map each cost every user about 300 bytes), a map beyond (anonymous
+// connections are one "user").
+type userConns struct {
+	few  []Conn
+	many map[string]Conn
+}
+
+// userConnsFew is how many connections a user has before a map holds them.
+const userConnsFew = 16
+
+func (u userConns) len() int { return len(u.few) + len(u.many) }
+
+func (u userConns) add(c Conn) userConns {
+	if u.many == nil && len(u.few) < userConnsFew {
+		u.few = append(u.few, c)
+		return u
+	}
+	if u.many == nil {
+		u.many = make(map[string]Conn, 2*userConnsFew)
+		for _, o := range u.few {
+			u.many[o.ID()] = o
+		}
+		u.few = nil
+	}
+	u.many[c.ID()] = c
+	return u
+}
+
+func (u userConns) remove(id string) userConns {
+	if u.many != nil {
+		delete(u.many, id)
+		return u
+	}
+	for i, o := range u.few {
+		if o.ID() == id {
+			last := len(u.few) - 1
+			u.few[i], u.few[last] = u.few[last], nil
+			u.few = u.few[:last]
+			break
+		}
+	}
+	return u
+}
+
+func (u userConns) appendTo(out []Conn) []Conn {
+	out = append(out, u.few...)
+	for _, c := range u.many {
+		out = append(out, c)
+	}
+	return out
 }
 
 func newHub() *Hub {
 	h := &Hub{
 		seed:  maphash.MakeSeed(),
 		conns: map[string]Conn{},
-		users: map[userKey]map[string]Conn{},
+		users: map[userKey]userConns{},
 	}
 	for i := range h.shards {
 		h.shards[i].channels = map[chanKey]*subscribers{}
@@ -145,15 +198,14 @@ func (h *Hub) addConn(c Conn, max int) bool {
 	defer h.mu.Unlock()
 	uk := userKey{c.Project(), c.User()}
 	m := h.users[uk]
-	if max > 0 && uk.user != "" && len(m) >= max {
+	if max > 0 && uk.user != "" && m.len() >= max {
 		return false
 	}
-	h.conns[c.ID()] = c
-	if m == nil {
-		m = map[string]Conn{}
-		h.users[uk] = m
+	if _, ok := h.conns[c.ID()]; ok {
+		return true // added already
 	}
-	m[c.ID()] = c
+	h.conns[c.ID()] = c
+	h.users[uk] = m.add(c)
 	return true
 }
 
@@ -162,11 +214,11 @@ func (h *Hub) removeConn(c Conn) {
 	defer h.mu.Unlock()
 	delete(h.conns, c.ID())
 	uk := userKey{c.Project(), c.User()}
-	if m := h.users[uk]; m != nil {
-		delete(m, c.ID())
-		if len(m) == 0 {
-			delete(h.users, uk)
-		}
+	m := h.users[uk].remove(c.ID())
+	if m.len() == 0 {
+		delete(h.users, uk)
+	} else {
+		h.users[uk] = m
 	}
 }
 
@@ -182,11 +234,7 @@ func (h *Hub) userConns(project, user, client string) []Conn {
 		return []Conn{c}
 	}
 	m := h.users[userKey{project, user}]
-	out := make([]Conn, 0, len(m))
-	for _, c := range m {
-		out = append(out, c)
-	}
-	return out
+	return m.appendTo(make([]Conn, 0, m.len()))
 }
 
 func (h *Hub) allConns() []Conn {

@@ -86,17 +86,26 @@ func (h *Handler) Serve(w http.ResponseWriter, r *http.Request, project string) 
 	if h.opts.ReadLimit > 0 {
 		conn.SetReadLimit(h.opts.ReadLimit)
 	}
-	t := newWSTransport(conn, h.opts.WriteTimeout, r.Header.Clone())
+	// The request's headers are kept as they are, not cloned: nothing
+	// changes them after the upgrade (net/http drops the request once the
+	// handler returns), and a copy costs each connection hundreds of bytes.
+	t := newWSTransport(conn, h.opts.WriteTimeout, r.Header)
 	c, err := client.New(h.node, clientTransport(t), project)
 	if err != nil {
 		_ = t.Close(protocol.DisconnectServerError)
 		return
 	}
 	h.opts.Stats.Connect(transport.NameWebSocket)
-	// The connection is read by a goroutine of its own and the HTTP handler
-	// returns: net/http then frees what it holds for the request (its
-	// buffers, the request, the handler's deep stack) for the connection's
-	// whole life.
+	// The HTTP handler returns: net/http then frees what it holds for the
+	// request (its buffers, the request, the handler's deep stack) for the
+	// connection's whole life. On Linux a poller reads the connection
+	// (poller_linux.go) and gorilla's connection, its read buffer included,
+	// is dropped; otherwise a goroutine of its own reads it with gorilla.
+	t.conn = nil
+	if h.pollRead(t, c) {
+		return
+	}
+	t.conn = conn
 	go h.read(conn, c)
 }
 
@@ -128,6 +137,9 @@ type wsTransport struct {
 	partial   bool
 	closeSent bool
 	closeOnce sync.Once
+	// onClose, if set, runs once when the transport closes, before the
+	// socket is closed (a poller's reader unregisters there).
+	onClose func()
 }
 
 var errClosed = errors.New("websocket: close frame sent")
@@ -250,7 +262,10 @@ func (t *wsTransport) Close(d protocol.Disconnect) error {
 		_ = t.writeControlLocked(websocket.CloseMessage, websocket.FormatCloseMessage(int(d.Code), d.Reason))
 		t.closeSent = true
 		t.wmu.Unlock()
-		err = t.conn.Close()
+		if t.onClose != nil {
+			t.onClose()
+		}
+		err = t.nc.Close()
 	})
 	return err
 }

@@ -11,3 +11,7 @@ import "github.com/centrifugehq/centrifuge/server/internal/client"
 // ends when the queue is empty. Ordering, coalescing, the queue limit and the
 // close sequence are the same; the flusher is simply not used.
 func clientTransport(t *wsTransport) client.Transport { return t }
+
+// pollRead reports that the connection must be read by a goroutine of its
+// own: the poller (poller_linux.go) is Linux's.
+func (h *Handler) pollRead(*wsTransport, *client.Client) bool { return false }
