@@ -32,6 +32,7 @@ generate: $(PY_VENV)/.installed ## Regenerate code from openapi.yaml: server, sd
 	cd server && go generate ./...
 	cd sdk-go && go generate ./...
 	cd sdk-python && PYTHONWARNINGS=ignore .venv/bin/datamodel-codegen
+	$(MAKE) --no-print-directory sdk-js/node_modules/.package-lock.json && cd sdk-js && npm run --silent generate
 
 .PHONY: lint
 lint: ## gofmt and go vet over every module
@@ -74,7 +75,7 @@ bench-micro: ## Go micro-benchmarks of the hot paths (compare runs with benchsta
 	cd server && go test -run='^$$' -bench=. -benchmem ./internal/protocol ./internal/hub ./internal/engine/memengine ./internal/engine/redisengine
 
 # Files `make generate` writes; check-generated compares them before and after.
-GENERATED = server/internal/api/gen/*.gen.go sdk-go/gen/*.gen.go sdk-python/src/centrifuge_sdk/models.py
+GENERATED = server/internal/api/gen/*.gen.go sdk-go/gen/*.gen.go sdk-python/src/centrifuge_sdk/models.py sdk-js/src/server/openapi.gen.ts
 # The admin API (openapi.yaml's tag admin): its own server interface and models.
 GENERATED += server/internal/admin/gen/*.gen.go
 
@@ -124,5 +125,27 @@ test-python-compat: build ## sdk-python's tests and mypy on Python 3.9, the olde
 	cd sdk-python && CENTRIFUGE_BIN=$(CURDIR)/$(BIN) .venv39/bin/pytest -q -p no:cacheprovider && \
 	.venv39/bin/mypy --strict --cache-dir=/dev/null src
 
+# sdk-js: the browser client and Node server-API client (@centrifuge/sdk).
+SDKJS_SRC := $(shell find sdk-js/src -type f 2>/dev/null) sdk-js/build.mjs sdk-js/tsconfig.json sdk-js/package.json
+
+sdk-js/node_modules/.package-lock.json: sdk-js/package-lock.json
+	cd sdk-js && npm ci --no-audit --no-fund --loglevel=error
+
+sdk-js/dist/centrifuge.js: sdk-js/node_modules/.package-lock.json $(SDKJS_SRC)
+	cd sdk-js && npm run --silent build
+
+.PHONY: sdk-js
+sdk-js: sdk-js/dist/centrifuge.js ## Build sdk-js/dist: ESM (index.js, server/index.js, .d.ts) and the <script> bundle centrifuge.js
+
+.PHONY: sdk-js-measure
+sdk-js-measure: build sdk-js ## sdk-js: one Chromium page, 1,000 subscriptions, 10,000 publications/s: delivery, latency, frames (SUBS, RATE, DURATION)
+	cd tests/interop && npm ci --no-audit --no-fund --loglevel=error
+	cd sdk-js && CENTRIFUGE_BIN=$(CURDIR)/$(BIN) node --test --test-reporter=spec test/measure/load.measure.mjs
+
+.PHONY: test-js
+test-js: build sdk-js/node_modules/.package-lock.json ## sdk-js: typecheck, unit tests, bundle size; Chromium end-to-end against bin/centrifuge (memory, Redis, nginx); npm pack
+	cd tests/interop && npm ci --no-audit --no-fund --loglevel=error
+	cd sdk-js && npm test && CENTRIFUGE_BIN=$(CURDIR)/$(BIN) node --test --test-concurrency=1 test/e2e/*.test.mjs
+
 .PHONY: test
-test: deps lint test-go test-go-sdk test-python test-python-install test-python-compat check-generated test-interop test-bench-smoke ## Everything CI runs: lint, Go tests (-race), interop tests, bench smoke, SDKs (Go, Python), generated code
+test: deps lint test-go test-go-sdk test-python test-python-install test-python-compat check-generated test-interop test-bench-smoke test-js ## Everything CI runs: lint, Go tests (-race), interop tests, bench smoke, SDKs (Go, Python), generated code
