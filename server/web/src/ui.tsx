@@ -111,7 +111,7 @@ export function Copy({ text, label = 'Copy' }: { text: string; label?: string })
     setTimeout(() => setState(''), 1500);
   };
   return (
-    <Button onClick={copy} aria-label={`${label} to the clipboard`}>
+    <Button onClick={copy} title="Copy to the clipboard">
       {state === 'copied' ? 'Copied' : state === 'failed' ? 'Copy failed: select and copy' : label}
     </Button>
   );

@@ -86,7 +86,7 @@ function Secret({ label, value, id }: { label: string; value: string; id: string
         <Button onClick={() => setShown(!shown)} aria-controls={id} aria-pressed={shown ? 'true' : 'false'}>
           {shown ? 'Hide' : 'Show'}
         </Button>
-        <Copy text={value} />
+        <Copy text={value} label={`Copy ${label.split(' (')[0].toLowerCase().replace('api', 'API')}`} />
       </div>
     </div>
   );
@@ -240,7 +240,6 @@ function Settings({ project, onChange }: Props) {
       key={project.name}
       title="Settings"
       intro="Project-level settings and the channel options of channels outside any namespace."
-      extra={[{ name: 'display_name', type: 'string', default: '', help: 'Name shown in this admin.', scope: 'project' }]}
       topLevel={projectLevel}
       channel={channel}
       values={project}
