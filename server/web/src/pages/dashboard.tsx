@@ -126,7 +126,8 @@ function Chart({ def, version }: { def: ChartDef; version: number }) {
       height: 200,
       scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] } },
       axes: [axis, { ...axis, size: 50 }],
-      legend: { show: true, live: true },
+      // The current values are shown above the plot instead of uPlot's legend.
+      legend: { show: false },
       cursor: { drag: { x: false, y: false } },
       series: [{}, ...def.series.map((s) => ({ label: s.label, stroke: s.color, width: 2, value: (_u: uPlot, v: number | null) => fmt(v, def.unit) }))],
     };
@@ -231,14 +232,14 @@ export function Dashboard() {
                 {nodes.map((n) => (
                   <tr key={n.id} data-node={n.name}>
                     <th scope="row">{n.name}</th>
-                    <td>{n.version}</td>
-                    <td>{n.engine}</td>
-                    <td>{n.store}</td>
-                    <td>{formatDuration(n.uptime_seconds)}</td>
-                    <td class="num" data-field="clients">{n.num_clients}</td>
-                    <td class="num" data-field="users">{n.num_users}</td>
-                    <td class="num" data-field="channels">{n.num_channels}</td>
-                    <td class="num" data-field="subscriptions">{n.num_subscriptions}</td>
+                    <td data-label="Version">{n.version}</td>
+                    <td data-label="Engine">{n.engine}</td>
+                    <td data-label="Store">{n.store}</td>
+                    <td data-label="Uptime">{formatDuration(n.uptime_seconds)}</td>
+                    <td class="num" data-field="clients" data-label="Connections">{n.num_clients}</td>
+                    <td class="num" data-field="users" data-label="Users">{n.num_users}</td>
+                    <td class="num" data-field="channels" data-label="Channels">{n.num_channels}</td>
+                    <td class="num" data-field="subscriptions" data-label="Subscriptions">{n.num_subscriptions}</td>
                   </tr>
                 ))}
               </tbody>

@@ -34,7 +34,7 @@ function fromRaw(spec: OptionSpec, raw: string | boolean): unknown {
 }
 
 function label(name: string) {
-  const s = name.replace(/_/g, ' ');
+  const s = name.replace(/_/g, ' ').replace(/\b(rsa|ecdsa|rpc|api|url|ttl)\b/g, (w) => w.toUpperCase());
   return s.charAt(0).toUpperCase() + s.slice(1);
 }
 
