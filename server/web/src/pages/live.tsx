@@ -21,6 +21,12 @@ interface LiveEvent {
 
 let seq = 0;
 
+/** One line when short, indented otherwise. */
+function compact(v: unknown) {
+  const line = JSON.stringify(v);
+  return line.length <= 100 ? line : JSON.stringify(v, null, 2);
+}
+
 function endpoint(project: string) {
   const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
   return `${proto}//${location.host}/connection/${encodeURIComponent(project)}/websocket`;
@@ -121,7 +127,7 @@ export function Live({ project }: { project: Project }) {
       <section class="card" aria-labelledby="events-title">
         <div class="row between wrap">
           <h2 id="events-title">Events</h2>
-          <div class="row wrap">
+          <div class="row wrap events-tools">
             <label class="sr-only" for="live-filter">
               Filter events
             </label>
@@ -155,7 +161,7 @@ export function Live({ project }: { project: Project }) {
                 <div class="event-head">
                   <span class="badge">{ev.kind}</span> <code>{ev.channel}</code> <time class="muted small">{ev.at.toLocaleTimeString()}</time>
                 </div>
-                <pre class="json">{JSON.stringify(ev.body, null, 2)}</pre>
+                <pre class="json">{compact(ev.body)}</pre>
               </li>
             ))}
           </ol>
