@@ -735,13 +735,13 @@ class AdminProjectPatch(BaseModel):
     """
     A name for people.
     """
-    secret: Optional[str] = Field(None, min_length=16)
+    secret: Optional[str] = None
     """
-    HMAC key of HS256 tokens (generated when not given at creation).
+    HMAC key of HS256 tokens, at least 16 characters (generated when not given at creation); empty only with a token public key.
     """
-    api_key: Optional[str] = Field(None, min_length=16)
+    api_key: Optional[str] = None
     """
-    Key of the server API (generated when not given at creation).
+    Key of the server API, at least 16 characters (generated when not given at creation); empty turns the project's server API off.
     """
     token_rsa_public_key: Optional[str] = None
     """
@@ -774,13 +774,13 @@ class AdminProject(BaseModel):
     """
     A name for people.
     """
-    secret: Optional[str] = Field(None, min_length=16)
+    secret: Optional[str] = None
     """
-    HMAC key of HS256 tokens (generated when not given at creation).
+    HMAC key of HS256 tokens, at least 16 characters (generated when not given at creation); empty only with a token public key.
     """
-    api_key: Optional[str] = Field(None, min_length=16)
+    api_key: Optional[str] = None
     """
-    Key of the server API (generated when not given at creation).
+    Key of the server API, at least 16 characters (generated when not given at creation); empty turns the project's server API off.
     """
     token_rsa_public_key: Optional[str] = None
     """

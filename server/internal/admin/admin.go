@@ -93,9 +93,17 @@ type authRouter struct {
 
 func (r authRouter) mw(path string, m []echo.MiddlewareFunc) []echo.MiddlewareFunc {
 	if path == loginPath {
-		return m
+		return append([]echo.MiddlewareFunc{noStore}, m...)
 	}
-	return append([]echo.MiddlewareFunc{r.auth}, m...)
+	return append([]echo.MiddlewareFunc{noStore, r.auth}, m...)
+}
+
+// noStore keeps admin answers (secrets, API keys) out of every cache.
+func noStore(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
+		return next(c)
+	}
 }
 
 func (r authRouter) CONNECT(p string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route {
@@ -177,29 +185,9 @@ func (h *Handler) storeError(c echo.Context, err error) error {
 		return fail(c, http.StatusConflict, err.Error(), "name")
 	case errors.As(err, &fe):
 		return fail(c, http.StatusUnprocessableEntity, fe.Msg, fe.Field)
-	case errors.Is(err, errInput):
-		return fail(c, http.StatusUnprocessableEntity, strings.TrimPrefix(err.Error(), errInput.Error()+": "), inputField(err))
 	}
 	h.log.Error("admin: structure store", "err", err)
 	return fail(c, http.StatusServiceUnavailable, "the structure store failed: "+err.Error(), "")
-}
-
-// errInput marks an input refused by a handler's own checks.
-var errInput = errors.New("input")
-
-type inputError struct {
-	field, msg string
-}
-
-func (e *inputError) Error() string { return "input: " + e.msg }
-func (e *inputError) Unwrap() error { return errInput }
-
-func inputField(err error) string {
-	var ie *inputError
-	if errors.As(err, &ie) {
-		return ie.field
-	}
-	return ""
 }
 
 // readBody reads a JSON body of at most MaxBodySize bytes into v, refusing

@@ -74,8 +74,8 @@ func (s *testServer) adminLogin(t *testing.T) *adminClient {
 	t.Helper()
 	a := &adminClient{t: t, base: "http://" + s.addr}
 	resp, body := a.raw("POST", "/admin/api/login", `{"password":"`+adminPassword+`"}`, nil)
-	if resp.StatusCode != 200 {
-		t.Fatalf("login: %d %s", resp.StatusCode, body)
+	if resp.StatusCode != 200 || resp.Header.Get("Cache-Control") != "no-store" {
+		t.Fatalf("login: %d %s (Cache-Control %q)", resp.StatusCode, body, resp.Header.Get("Cache-Control"))
 	}
 	for _, c := range resp.Cookies() {
 		if c.Name == "centrifuge_admin" {
@@ -143,6 +143,7 @@ func (a *adminClient) do(method, path, body string, want int) map[string]any {
 		if err := json.Unmarshal(b, &m); err != nil {
 			a.t.Fatalf("%s %s: not JSON: %s", method, path, b)
 		}
+		checkAnswer(a.t, method, path, resp.StatusCode, m)
 	}
 	return m
 }
@@ -195,11 +196,16 @@ func TestAdminNoRouteAnswersWithoutSessionOrToken(t *testing.T) {
 			if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(string(body), `"message"`) {
 				t.Errorf("%s %s (%s): %d %s, want 401 with a message", r[0], r[1], name, resp.StatusCode, body)
 			}
+			var m any
+			_ = json.Unmarshal(body, &m)
+			checkAnswer(t, r[0], r[1], resp.StatusCode, m)
 		}
 	}
 	// The same routes answer with the token: the list is not vacuous.
 	tok := s.adminWithToken(t)
-	tok.do("GET", "/admin/api/projects/default", "", 200)
+	if resp, _ := tok.raw("GET", "/admin/api/projects/default", "", nil); resp.StatusCode != 200 || resp.Header.Get("Cache-Control") != "no-store" {
+		t.Fatalf("project answer: %d, Cache-Control %q", resp.StatusCode, resp.Header.Get("Cache-Control"))
+	}
 	if p := tok.do("GET", "/admin/api/projects/default", "", 200); p["secret"] != secret {
 		t.Fatalf("project: %v", p)
 	}
@@ -220,6 +226,9 @@ func TestAdminCSRF(t *testing.T) {
 		if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(body), "missing or wrong CSRF token") {
 			t.Errorf("%s %s without CSRF token: %d %s", r[0], r[1], resp.StatusCode, body)
 		}
+		var m any
+		_ = json.Unmarshal(body, &m)
+		checkAnswer(t, r[0], r[1], resp.StatusCode, m)
 	}
 	// A cross-site form post: the browser sends the cookie (were it not
 	// SameSite) but cannot set the header.
@@ -402,6 +411,10 @@ func TestAdminBadInput(t *testing.T) {
 			} `json:"error"`
 		}
 		_ = json.Unmarshal(body, &m)
+		var generic any
+		if json.Unmarshal(body, &generic) == nil && !strings.Contains(tc.path, "/api/publish") {
+			checkAnswer(t, tc.method, tc.path, resp.StatusCode, generic)
+		}
 		if resp.StatusCode != tc.status || m.Error.Message == "" || (tc.field != "" && m.Error.Field != tc.field) {
 			t.Errorf("%s %s %.80s: %d %.300s, want %d with a message (field %q)", tc.method, tc.path, tc.body, resp.StatusCode, body, tc.status, tc.field)
 		}

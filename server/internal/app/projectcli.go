@@ -31,7 +31,7 @@ const cliTimeout = 30 * time.Second
 // Running servers apply the change within a second (they poll the store's
 // version).
 func (c *cli) project(args []string) int {
-	const usage = "usage: centrifuge project list|create|delete|regenerate-secret [flags] (centrifuge project <sub> -h)"
+	const usage = "usage: centrifuge project list|create|delete|regenerate-secret|backup [flags] (centrifuge project <sub> -h)"
 	if len(args) == 0 {
 		fmt.Fprintln(c.stderr, usage)
 		return exitUsage
@@ -42,7 +42,7 @@ func (c *cli) project(args []string) int {
 			"engine's Redis, or memory); running servers apply the change within a second.")
 	configPath := configFlag(flags)
 	dataDir := flags.String("data-dir", "", "directory of the SQLite structure store (overrides data_dir)")
-	var name, display, secret, apiKey *string
+	var name, display, secret, apiKey, out *string
 	asJSON := new(bool)
 	switch sub {
 	case "list":
@@ -54,6 +54,8 @@ func (c *cli) project(args []string) int {
 		apiKey = flags.String("api-key", "", "server API key (default: generated)")
 	case "delete", "regenerate-secret":
 		name = flags.String("name", "", "project name (required)")
+	case "backup":
+		out = flags.String("out", "", "file to write a consistent copy of the SQLite store to (required, must not exist)")
 	case "-h", "--help", "help":
 		fmt.Fprintln(c.stdout, usage)
 		return exitOK
@@ -66,6 +68,11 @@ func (c *cli) project(args []string) int {
 	}
 	if name != nil && *name == "" {
 		fmt.Fprintln(c.stderr, "--name is required")
+		flags.Usage()
+		return exitUsage
+	}
+	if out != nil && *out == "" {
+		fmt.Fprintln(c.stderr, "--out is required")
 		flags.Usage()
 		return exitUsage
 	}
@@ -91,6 +98,17 @@ func (c *cli) project(args []string) int {
 	switch sub {
 	case "list":
 		err = c.listProjects(ctx, st, *asJSON)
+	case "backup":
+		b, ok := st.(interface {
+			Backup(ctx context.Context, path string) error
+		})
+		if !ok {
+			err = fmt.Errorf("the %s store has no backup command: back up its Redis (README, \"Projects live\")", st.Kind())
+			break
+		}
+		if err = b.Backup(ctx, *out); err == nil {
+			fmt.Fprintf(c.stdout, "wrote %s\n", *out)
+		}
 	case "create":
 		p := structure.Project{Name: *name, DisplayName: *display, Secret: *secret, APIKey: *apiKey}
 		if p.Secret == "" {

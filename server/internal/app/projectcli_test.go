@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -88,6 +90,14 @@ func TestProjectCLI(t *testing.T) {
 	waitFor("delete", func() bool { return !served("shop") })
 	tc.exec(t, exitError, "project", "delete", "--config", path, "--name", "shop")
 	tc.exec(t, exitUsage, "project", "frobnicate")
+
+	backup := filepath.Join(t.TempDir(), "b.db")
+	tc.exec(t, exitOK, "project", "backup", "--config", path, "--out", backup)
+	tc.exec(t, exitError, "project", "backup", "--config", path, "--out", backup)
+	tc.exec(t, exitUsage, "project", "backup", "--config", path)
+	if fi, err := os.Stat(backup); err != nil || fi.Size() == 0 {
+		t.Fatalf("backup file: %v", err)
+	}
 }
 
 func TestProjectCLIOnRedis(t *testing.T) {
@@ -99,6 +109,7 @@ func TestProjectCLIOnRedis(t *testing.T) {
 	if !strings.Contains(tc.out.String(), "shop") || !strings.Contains(tc.out.String(), "default") {
 		t.Fatalf("list: %s", &tc.out)
 	}
+	tc.exec(t, exitError, "project", "backup", "--config", path, "--out", filepath.Join(t.TempDir(), "b.db"))
 }
 
 func TestProjectCLINeedsAPersistentStore(t *testing.T) {

@@ -147,6 +147,9 @@ func (c *Config) AdminWarnings() []string {
 	if c.Admin.Enabled && c.Admin.Password == "" && len(c.Admin.Tokens) == 0 {
 		out = append(out, "admin.enabled without admin.password or admin.tokens: nobody can use the admin API (centrifuge genconfig writes a password)")
 	}
+	if c.StoreType() == StoreSQLite && c.Engine.Type == EngineRedis {
+		out = append(out, "store.type sqlite with the redis engine: each node keeps its own projects (use store.type redis for a cluster)")
+	}
 	if c.StoreType() == StoreMemory && c.Admin.Enabled {
 		out = append(out, fmt.Sprintf("no data_dir: projects changed through the admin API are lost at restart (set data_dir, e.g. %q)", "./data"))
 	}

@@ -58,6 +58,7 @@ type Node struct {
 	store        store.Store
 	storeVersion atomic.Uint64
 	reload       chan struct{}
+	reloadMu     sync.Mutex
 	// bg is canceled at shutdown: background requests to the web app end.
 	bg     context.Context
 	stopBG context.CancelFunc

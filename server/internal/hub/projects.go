@@ -47,8 +47,11 @@ func (n *Node) loadProjects(ctx context.Context) error {
 	return n.reloadProjects(ctx)
 }
 
-// reloadProjects applies the store's projects to this node.
+// reloadProjects applies the store's projects to this node. Reloads are
+// serialized, so a slow one never applies older projects over a newer one.
 func (n *Node) reloadProjects(ctx context.Context) error {
+	n.reloadMu.Lock()
+	defer n.reloadMu.Unlock()
 	v, err := n.store.Version(ctx)
 	if err != nil {
 		return fmt.Errorf("structure store: %w", err)

@@ -1,6 +1,9 @@
 package structure
 
-import "testing"
+import (
+	"strconv"
+	"testing"
+)
 
 func TestOptionsDescribeEveryField(t *testing.T) {
 	opts := Options()
@@ -52,5 +55,19 @@ func TestValidateNamesTheField(t *testing.T) {
 	p.Options.PublishProxy = &Proxy{URL: "http://x", Timeout: -1}
 	if err := p.Validate(); ErrorField(err) != "options.publish_proxy.timeout" {
 		t.Fatalf("err %v field %q", err, ErrorField(err))
+	}
+}
+
+func TestValidateLimitsNamespaces(t *testing.T) {
+	p := Project{Name: "shop", Secret: "0123456789abcdef0123"}
+	for i := 0; i <= MaxNamespaces; i++ {
+		p.Namespaces = append(p.Namespaces, Namespace{Name: "ns" + strconv.Itoa(i)})
+	}
+	if err := p.Validate(); ErrorField(err) != "namespaces" {
+		t.Fatalf("%d namespaces: %v", len(p.Namespaces), err)
+	}
+	p.Namespaces = p.Namespaces[:MaxNamespaces]
+	if err := p.Validate(); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -28,6 +28,9 @@ var NameRe = regexp.MustCompile(`^[-a-zA-Z0-9_]{2,64}$`)
 // MaxDisplayName is the longest display_name, in bytes.
 const MaxDisplayName = 256
 
+// MaxNamespaces is the most namespaces a project may have.
+const MaxNamespaces = 1000
+
 // ChannelOptions apply to every channel of a project or namespace (PROTOCOL.md section 7).
 type ChannelOptions struct {
 	// Presence keeps who is subscribed (presence, presence_stats).
@@ -149,6 +152,9 @@ func (p *Project) Validate() error {
 	}
 	if err := p.validateProxies(); err != nil {
 		return fmt.Errorf("project %q: %w", p.Name, err)
+	}
+	if len(p.Namespaces) > MaxNamespaces {
+		return fieldErrorf("namespaces", "project %q: at most %d namespaces", p.Name, MaxNamespaces)
 	}
 	seen := map[string]bool{}
 	for _, ns := range p.Namespaces {

@@ -190,7 +190,7 @@ type AdminOptionList struct {
 
 // AdminProject A project (tenant) with its credentials, options and namespaces.
 type AdminProject struct {
-	// APIKey Key of the server API (generated when not given at creation).
+	// APIKey Key of the server API, at least 16 characters (generated when not given at creation); empty turns the project's server API off.
 	APIKey            *string `json:"api_key,omitempty"`
 	BackOffInterval   *string `json:"back_off_interval,omitempty"`
 	BackOffMaxTimeout *string `json:"back_off_max_timeout,omitempty"`
@@ -216,7 +216,7 @@ type AdminProject struct {
 	// RPCProxy An endpoint of your web app that the server asks (HTTP POST, JSON).
 	RPCProxy *AdminProxy `json:"rpc_proxy,omitempty"`
 
-	// Secret HMAC key of HS256 tokens (generated when not given at creation).
+	// Secret HMAC key of HS256 tokens, at least 16 characters (generated when not given at creation); empty only with a token public key.
 	Secret *string `json:"secret,omitempty"`
 
 	// TokenEcdsaPublicKey PEM key enabling ES256 tokens.
@@ -233,7 +233,7 @@ type AdminProjectList struct {
 
 // AdminProjectPatch The fields to change (absent ones are kept; `null` resets one to its default).
 type AdminProjectPatch struct {
-	// APIKey Key of the server API (generated when not given at creation).
+	// APIKey Key of the server API, at least 16 characters (generated when not given at creation); empty turns the project's server API off.
 	APIKey            *string `json:"api_key,omitempty"`
 	BackOffInterval   *string `json:"back_off_interval,omitempty"`
 	BackOffMaxTimeout *string `json:"back_off_max_timeout,omitempty"`
@@ -257,7 +257,7 @@ type AdminProjectPatch struct {
 	// RPCProxy An endpoint of your web app that the server asks (HTTP POST, JSON).
 	RPCProxy *AdminProxy `json:"rpc_proxy,omitempty"`
 
-	// Secret HMAC key of HS256 tokens (generated when not given at creation).
+	// Secret HMAC key of HS256 tokens, at least 16 characters (generated when not given at creation); empty only with a token public key.
 	Secret *string `json:"secret,omitempty"`
 
 	// TokenEcdsaPublicKey PEM key enabling ES256 tokens.

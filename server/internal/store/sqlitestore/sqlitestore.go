@@ -295,5 +295,19 @@ func (s *Store) Version(ctx context.Context) (uint64, error) {
 	return v, err
 }
 
+// Backup writes a consistent copy of the database to path (which must not
+// exist), while the store stays in use: SQLite's VACUUM INTO. Restore by
+// putting the copy in place of the data directory's structure.db while no
+// server runs.
+func (s *Store) Backup(ctx context.Context, path string) error {
+	if _, err := os.Stat(path); err == nil {
+		return fmt.Errorf("%s exists: choose a new file", path)
+	}
+	if _, err := s.db.ExecContext(ctx, "VACUUM INTO ?", path); err != nil {
+		return fmt.Errorf("backup to %s: %w", path, err)
+	}
+	return nil
+}
+
 // Close implements store.Store.
 func (s *Store) Close() error { return s.db.Close() }

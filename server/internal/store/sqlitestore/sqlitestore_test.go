@@ -92,6 +92,36 @@ func TestMigrateFromPreviousSchema(t *testing.T) {
 	}
 }
 
+func TestBackupWhileInUse(t *testing.T) {
+	dir := t.TempDir()
+	s, err := sqlitestore.OpenDir(t.Context(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Create(t.Context(), storetest.Project("shop")); err != nil {
+		t.Fatal(err)
+	}
+	backup := filepath.Join(t.TempDir(), "backup.db")
+	if err := s.Backup(t.Context(), backup); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Backup(t.Context(), backup); err == nil {
+		t.Fatal("backup overwrote an existing file")
+	}
+	if err := s.Delete(t.Context(), "shop"); err != nil {
+		t.Fatal(err)
+	}
+	restored, err := sqlitestore.Open(t.Context(), backup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer restored.Close()
+	if p, err := restored.Get(t.Context(), "shop"); err != nil || p.Secret != storetest.Project("shop").Secret {
+		t.Fatalf("restored: %+v %v", p, err)
+	}
+}
+
 func TestNewerSchemaRefused(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "s.db")
 	s, err := sqlitestore.Open(t.Context(), path)
@@ -173,12 +203,18 @@ func crashWriter(path string) error {
 			return err
 		}
 	}
+	next := func(p *structure.Project) error {
+		*p = crashProject(p.Options.HistorySize + 1)
+		return nil
+	}
+	// One rewrite before "ready": the parent kills a writer that is past
+	// its first update, in the middle of later ones.
+	if _, err := s.Update(ctx, "crash", next); err != nil {
+		return err
+	}
 	fmt.Println("ready")
 	for {
-		if _, err := s.Update(ctx, "crash", func(p *structure.Project) error {
-			*p = crashProject(p.Options.HistorySize + 1)
-			return nil
-		}); err != nil {
+		if _, err := s.Update(ctx, "crash", next); err != nil {
 			return err
 		}
 	}
