@@ -59,6 +59,7 @@ export class Subscription extends Emitter<SubscriptionEvents> {
   private _retryTimer?: ReturnType<typeof setTimeout>;
   private _refreshTimer?: ReturnType<typeof setTimeout>;
   private _inflight = false;
+  private _recoverable = false; // the last subscribe reply said recoverable
 
   /** @internal Made by Centrifuge.newSubscription. */
   constructor(
@@ -239,7 +240,8 @@ export class Subscription extends Emitter<SubscriptionEvents> {
     if (o.recoverable) cmd.recoverable = true;
     if (o.positioned) cmd.positioned = true;
     if (o.joinLeave) cmd.join_leave = true;
-    const rec = o.recoverable ? this._pos.recover() : undefined;
+    // Recover when asked for, or when the server made the stream recoverable (force_recovery).
+    const rec = o.recoverable || this._recoverable ? this._pos.recover() : undefined;
     if (rec) Object.assign(cmd, rec);
     this._c._cmd('subscribe', cmd, (e, r) => {
       if (stale()) return;
@@ -251,6 +253,7 @@ export class Subscription extends Emitter<SubscriptionEvents> {
 
   private _onSubscribed(r: Json, rec: { offset: number; epoch: string } | undefined): void {
     this._attempt = 0;
+    this._recoverable = !!r.recoverable;
     const pubs: Json[] = r.publications || [];
     const positioned = r.recoverable || r.positioned;
     // Missed publications are delivered from where this subscription was.

@@ -209,3 +209,19 @@ test('the commands of one task go out in one frame, split below the server frame
   assert.equal(frames.join('\n').split('\n').length, 600);
   c.disconnect();
 });
+
+test('a stream the server made recoverable (force_recovery) is recovered though the subscription did not ask', async () => {
+  const { c, ws } = await connected();
+  const sub = c.newSubscription('chat:x');
+  sub.subscribe();
+  await until(() => ws.sent.length > 1, 'subscribe');
+  assert.equal(ws.cmds()[1].subscribe.recover, undefined);
+  ws.push({ id: ws.cmds()[1].id, subscribe: { recoverable: true, epoch: 'E', offset: 7 } });
+  ws.serverClose(3001, 'restart');
+  await until(() => FakeWS.all.length === 2 && FakeWS.last().sent.length > 0, 'reconnect');
+  const ws2 = FakeWS.last();
+  ws2.push({ id: ws2.cmds()[0].id, connect: { client: 'c2' } });
+  await until(() => ws2.sent.length > 1, 'resubscribe');
+  assert.deepEqual(ws2.cmds()[1].subscribe, { channel: 'chat:x', recover: true, offset: 7, epoch: 'E' });
+  c.disconnect();
+});

@@ -64,7 +64,7 @@
       const c = new st.Client(target, o);
       st.client = c;
       c.on('state', (ctx) => log('state', ctx.oldState, '->', ctx.newState));
-      c.on('connected', (ctx) => log('connected', ctx));
+      c.on('connected', (ctx) => { st.clientId = ctx.client; log('connected', ctx); });
       c.on('disconnected', (ctx) => { log('disconnected', ctx); st.events.push({ ev: 'disconnected', ...ctx }); });
       c.on('connecting', (ctx) => { log('connecting', ctx); st.events.push({ ev: 'connecting', ...ctx }); });
       c.on('error', (ctx) => log('error', ctx.type, plain(ctx.error)));
@@ -83,6 +83,7 @@
     },
 
     state() { return st.client.state; },
+    clientId() { return st.clientId; },
     counters() { return { tokenCalls: st.tokenCalls, subTokenCalls: st.subTokenCalls }; },
     events() { return st.events; },
 
