@@ -69,11 +69,18 @@ export async function newPage(context) {
   return page;
 }
 
-/** Screenshots of the page as it is: desktop, then narrow (full page), named name-desktop.png, name-narrow.png. */
+/**
+ * Screenshots of the page as it is (full page): desktop, desktop in the dark
+ * scheme, then narrow, named name-desktop.png, name-dark.png, name-narrow.png.
+ */
 export async function shoot(page, name) {
   await page.setViewportSize(DESKTOP);
   await page.waitForTimeout(150);
   await page.screenshot({ path: join(OUTPUT, `${name}-desktop.png`), fullPage: true });
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await page.waitForTimeout(100);
+  await page.screenshot({ path: join(OUTPUT, `${name}-dark.png`), fullPage: true });
+  await page.emulateMedia({ colorScheme: 'light' });
   await page.setViewportSize(NARROW);
   await page.waitForTimeout(250);
   // Nothing wider than the narrow window: no sideways scrolling of the page.

@@ -201,7 +201,7 @@ export function Dashboard() {
     <div class="page">
       <div class="page-head">
         <h1>Dashboard</h1>
-        <span class="muted" aria-live="polite">
+        <span class="muted">
           {loading ? 'Updating…' : `Updated every ${POLL_MS / 1000} s`}
         </span>
       </div>

@@ -17,7 +17,9 @@ export function Login({ onLogin }: { onLogin: (s: Session) => void }) {
   const err = login.error;
   let message = '';
   if (err instanceof ApiError && err.status === 401) message = 'Wrong password.';
-  else if (err instanceof ApiError && err.status === 429) message = `Too many attempts: ${err.message}.`;
+  else if (err instanceof ApiError && err.status === 429) {
+    message = err.retryAfter ? `Too many attempts: try again in ${err.retryAfter} s.` : `Too many attempts: ${err.message}.`;
+  }
   else if (err) message = errorText(err);
   return (
     <main class="center">

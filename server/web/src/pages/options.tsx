@@ -115,7 +115,8 @@ export function OptionsForm(props: {
     } else if (s.type === 'duration' || s.type === 'string') {
       control = <input {...common} type="text" value={String(v)} placeholder={s.type === 'duration' ? 'e.g. 60s, 5m' : undefined} onInput={(ev) => set(ev.currentTarget.value)} />;
     } else {
-      control = <textarea {...common} rows={4} value={String(v)} placeholder="JSON" onInput={(ev) => set(ev.currentTarget.value)} spellcheck={false} />;
+      const placeholder = s.type === 'proxy' ? '{"url": "https://app.example/centrifuge/hook", "timeout": "1s"}' : 'JSON';
+      control = <textarea {...common} rows={4} value={String(v)} placeholder={placeholder} onInput={(ev) => set(ev.currentTarget.value)} spellcheck={false} />;
     }
     const def = s.type === 'bool' ? (s.default ? 'on' : 'off') : s.default === '' || s.default == null ? 'empty' : typeof s.default === 'object' ? JSON.stringify(s.default) : String(s.default);
     return (
