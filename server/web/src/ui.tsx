@@ -157,7 +157,7 @@ export function ConfirmByName(props: {
       </Button>
     );
   }
-  const id = `confirm-${props.label.replace(/\W+/g, '-').toLowerCase()}`;
+  const id = `confirm-${`${props.label}-${props.name}`.replace(/\W+/g, '-').toLowerCase()}`;
   return (
     <form
       class="confirm"
@@ -175,7 +175,7 @@ export function ConfirmByName(props: {
         {props.what} Type <strong>{props.name}</strong> to confirm.
       </p>
       <label class="sr-only" for={id}>
-        Project name
+        Type {props.name} to confirm
       </label>
       <input id={id} ref={input} value={typed} onInput={(e) => setTyped(e.currentTarget.value)} autocomplete="off" spellcheck={false} />
       <div class="row">

@@ -55,8 +55,10 @@ test('login: a wrong password is refused with a message, the right one opens the
   await page.getByLabel('Password').fill('not-the-password');
   await page.getByRole('button', { name: 'Log in' }).click();
   await page.getByText('Wrong password.').waitFor();
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Log in' }).click();
+  // By keyboard: the field has the focus after the error; Enter submits.
+  await page.keyboard.press('Control+A');
+  await page.keyboard.type(PASSWORD);
+  await page.keyboard.press('Enter');
   await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
   await page.locator('tr[data-node]').first().waitFor();
   assert.equal(await page.locator('tr[data-node] td').nth(1).textContent(), 'memory');
@@ -102,6 +104,14 @@ test('create a project and a namespace; options are validated next to their fiel
   await ns.getByRole('button', { name: 'Save' }).click();
   await ns.getByText('Saved.').waitFor();
   await shoot(page, 'project-namespaces');
+  // Another one, deleted after typing its name.
+  await page.getByLabel('Name', { exact: true }).fill('tmp');
+  await page.getByRole('button', { name: 'Create namespace' }).click();
+  const tmpNs = page.locator('[data-namespace="tmp"]');
+  await tmpNs.getByRole('button', { name: 'Delete namespace' }).click();
+  await tmpNs.getByRole('dialog').getByRole('textbox').fill('tmp');
+  await tmpNs.getByRole('button', { name: 'Delete namespace' }).click();
+  await tmpNs.waitFor({ state: 'detached' });
   const p = await (await fetch(`${base()}/admin/api/projects/${project}`, { headers: { Cookie: await cookie() } })).json();
   assert.equal(p.options.history_size, 10);
   assert.deepEqual(p.namespaces.map((n) => [n.name, n.options.join_leave, n.options.allow_subscribe_for_client]), [['chat', true, true]]);
@@ -218,7 +228,24 @@ test('regenerating the secret refuses the old token', async () => {
   }, before);
   const old = gentoken(oldConfig, 'carol');
   const carol = server.newClient({ label: 'carol', project, token: old });
-  await assert.rejects(server.connect(carol, 'carol with a token of the old secret'), /disconnected while connecting|timed out/);
+  await assert.rejects(server.connect(carol, 'carol with a token of the old secret'), /disconnected while connecting: \{"code":3500/);
+  // A token made with the new secret, copied the same way, connects.
+  await page.getByRole('button', { name: 'Copy secret' }).click();
+  const fresh = cliToken(await page.evaluate(() => navigator.clipboard.readText()), 'dave', 'new');
+  const dave = server.newClient({ label: 'dave', project, token: fresh.token });
+  await server.connect(dave, 'dave with a token of the new secret');
+
+  // The API key too: the old one is refused by the server API, the new one works.
+  const oldKey = await apiKey();
+  await page.getByRole('button', { name: 'Regenerate API key' }).click();
+  await page.getByRole('dialog').getByRole('textbox').fill(project);
+  await page.getByRole('dialog').getByRole('textbox').press('Enter');
+  await page.getByRole('dialog').waitFor({ state: 'detached' });
+  const newKey = await apiKey();
+  assert.notEqual(newKey, oldKey);
+  const refused = await server.apiRaw('channels', {}, { project, apiKey: oldKey });
+  assert.equal(refused.status, 401, refused.text);
+  await server.api('channels', {}, { project, apiKey: newKey });
 });
 
 test('deleting the project disconnects its clients', async () => {
