@@ -199,3 +199,23 @@ export function formatDuration(s: number): string {
   if (m) return `${m}m ${s % 60}s`;
   return `${s}s`;
 }
+
+/** A labelled form field with its help text and its error. */
+export function Field(props: { id: string; label: string; help?: string; error?: string; children: ComponentChildren; inline?: boolean }) {
+  return (
+    <div class={`field${props.inline ? ' inline' : ''}${props.error ? ' invalid' : ''}`} data-field={props.id}>
+      <label for={props.id}>{props.label}</label>
+      {props.children}
+      {props.help && (
+        <p class="help" id={`${props.id}-help`}>
+          {props.help}
+        </p>
+      )}
+      {props.error && (
+        <p class="field-error" role="alert">
+          {props.error}
+        </p>
+      )}
+    </div>
+  );
+}

@@ -1,8 +1,7 @@
 // The server API of a project, through POST /admin/api/projects/{p}/api/{method}.
 import { useState } from 'preact/hooks';
 import { ApiError, enc, post, type Project } from '../api';
-import { Button, ErrorBox, Json, useAction } from '../ui';
-import { Field } from './project';
+import { Button, ErrorBox, Field, Json, useAction } from '../ui';
 
 type Kind = 'text' | 'list' | 'json' | 'int' | 'bool';
 interface Param {

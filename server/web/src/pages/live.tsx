@@ -4,9 +4,8 @@
 // leave as it arrives. Pause holds new events, filter narrows the list, clear empties it.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { Centrifuge } from '../../../../sdk-js/src/index';
-import { ApiError, enc, post, type Project } from '../api';
-import { Button, Empty, ErrorBox, errorText } from '../ui';
-import { Field } from './project';
+import { enc, post, type Project } from '../api';
+import { Button, Empty, ErrorBox, Field, errorText } from '../ui';
 
 const MAX_EVENTS = 500;
 const LIVE_USER = 'admin-live-view';
@@ -25,11 +24,6 @@ let seq = 0;
 function compact(v: unknown) {
   const line = JSON.stringify(v);
   return line.length <= 100 ? line : JSON.stringify(v, null, 2);
-}
-
-function endpoint(project: string) {
-  const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
-  return `${proto}//${location.host}/connection/${encodeURIComponent(project)}/websocket`;
 }
 
 export function Live({ project }: { project: Project }) {
@@ -56,7 +50,8 @@ export function Live({ project }: { project: Project }) {
         throw e;
       }
     };
-    const client = new Centrifuge([{ transport: 'websocket', endpoint: endpoint(project.name) }], { getToken });
+    // WebSocket, then HTTP-streaming and SSE (a proxy without WebSocket upgrades).
+    const client = new Centrifuge({ url: location.origin, project: project.name }, { getToken });
     const add = (kind: LiveEvent['kind'], channel: string, body: unknown) => {
       const ev: LiveEvent = { seq: ++seq, at: new Date(), kind, channel, body };
       if (pausedRef.current) setHeld((h) => [ev, ...h].slice(0, MAX_EVENTS));
@@ -122,7 +117,7 @@ export function Live({ project }: { project: Project }) {
             {watched.length ? `${state}: ${watched.join(', ')}` : 'not watching'}
           </span>
         </div>
-        <ErrorBox error={error instanceof ApiError ? error : error} />
+        <ErrorBox error={error} />
       </form>
       <section class="card" aria-labelledby="events-title">
         <div class="row between wrap">

@@ -1,7 +1,7 @@
 // One project: credentials and token generator, settings, namespaces, actions, live view.
 import { useState } from 'preact/hooks';
 import { ApiError, del, enc, get, patch, post, type Namespace, type OptionSpec, type OptionValues, type Project } from '../api';
-import { Button, ConfirmByName, Copy, Empty, ErrorBox, Loading, useAction, useLoad } from '../ui';
+import { Button, ConfirmByName, Copy, Empty, ErrorBox, Field, Loading, useAction, useLoad } from '../ui';
 import { OptionsForm } from './options';
 import { Actions } from './actions';
 import { Live } from './live';
@@ -206,24 +206,6 @@ function TokenGenerator({ project }: { project: Project }) {
   );
 }
 
-export function Field(props: { id: string; label: string; help?: string; error?: string; children: preact.ComponentChildren; inline?: boolean }) {
-  return (
-    <div class={`field${props.inline ? ' inline' : ''}${props.error ? ' invalid' : ''}`} data-field={props.id}>
-      <label for={props.id}>{props.label}</label>
-      {props.children}
-      {props.help && (
-        <p class="help" id={`${props.id}-help`}>
-          {props.help}
-        </p>
-      )}
-      {props.error && (
-        <p class="field-error" role="alert">
-          {props.error}
-        </p>
-      )}
-    </div>
-  );
-}
 
 function useOptions() {
   return useLoad(() => get<{ options: OptionSpec[] }>('/options').then((r) => r.options || []), []);
