@@ -56,6 +56,7 @@ test('login: a wrong password is refused with a message, the right one opens the
   await page.getByRole('button', { name: 'Log in' }).click();
   await page.getByText('Wrong password.').waitFor();
   // By keyboard: the field has the focus after the error; Enter submits.
+  await page.waitForFunction(() => document.activeElement && document.activeElement.id === 'password');
   await page.keyboard.press('Control+A');
   await page.keyboard.type(PASSWORD);
   await page.keyboard.press('Enter');
@@ -134,6 +135,12 @@ test('copy the secret into a CLI token; the live view sees a client join and a p
   assert.ok(secret.length >= 16, `copied secret ${JSON.stringify(secret)}`);
   const { token, config } = cliToken(secret, 'alice', 'old');
   oldConfig = config;
+
+  // The curl command shown publishes as it is.
+  await page.getByRole('button', { name: 'Copy command with the key' }).click();
+  const command = await page.evaluate(() => navigator.clipboard.readText());
+  const reply = JSON.parse(execFileSync('bash', ['-c', command], { encoding: 'utf8' }));
+  assert.ok(reply.result, JSON.stringify(reply));
 
   // The token generator makes a token the server accepts too.
   await page.getByLabel('User ID').fill('bob');

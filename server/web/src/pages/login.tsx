@@ -12,7 +12,10 @@ export function Login({ onLogin }: { onLogin: (s: Session) => void }) {
   });
   useEffect(() => input.current?.focus(), []);
   useEffect(() => {
-    if (login.error) input.current?.select();
+    if (login.error) {
+      input.current?.focus();
+      input.current?.select();
+    }
   }, [login.error]);
   const err = login.error;
   let message = '';

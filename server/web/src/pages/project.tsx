@@ -92,6 +92,10 @@ function Secret({ label, value, id }: { label: string; value: string; id: string
   );
 }
 
+function curl(p: Project, key: string) {
+  return `curl -X POST ${location.origin}/api/${p.name}/publish \\\n  -H 'X-API-Key: ${key}' -H 'Content-Type: application/json' \\\n  -d '{"channel": "news", "data": {"text": "hello"}}'`;
+}
+
 function Credentials({ project, onChange }: Props) {
   const base = `/projects/${enc(project.name)}`;
   const origin = location.origin;
@@ -101,7 +105,7 @@ function Credentials({ project, onChange }: Props) {
       <section class="card" aria-labelledby="cred-title">
         <h2 id="cred-title">Credentials</h2>
         <Secret id="secret" label="Secret (signs connection and subscription tokens, HS256)" value={project.secret} />
-        <Secret id="api-key" label="API key (server API: Authorization: apikey <key>)" value={project.api_key} />
+        <Secret id="api-key" label="API key (server API: X-API-Key header)" value={project.api_key} />
         <dl class="endpoints">
           <dt>WebSocket endpoint</dt>
           <dd>
@@ -112,6 +116,11 @@ function Credentials({ project, onChange }: Props) {
             <code>{`${origin}/api/${project.name}/<method>`}</code>
           </dd>
         </dl>
+        <div class="curl">
+          <div class="label">Publish with curl</div>
+          <pre class="json">{curl(project, '<API key>')}</pre>
+          <Copy text={curl(project, project.api_key)} label="Copy command with the key" />
+        </div>
         <div class="row wrap">
           <ConfirmByName
             name={project.name}
