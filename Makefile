@@ -77,7 +77,7 @@ bench-micro: ## Go micro-benchmarks of the hot paths (compare runs with benchsta
 # Files `make generate` writes; check-generated compares them before and after.
 GENERATED = server/internal/api/gen/*.gen.go sdk-go/gen/*.gen.go sdk-python/src/centrifuge_sdk/models.py sdk-js/src/server/openapi.gen.ts
 # The admin API (openapi.yaml's tag admin): its own server interface and models.
-GENERATED += server/internal/admin/gen/*.gen.go
+GENERATED += server/internal/admin/gen/*.gen.go sdk-go/admin/gen/*.gen.go
 
 .PHONY: check-generated
 check-generated: $(PY_VENV)/.installed ## Fail if `make generate` would change generated code (the files are put back)

@@ -44,6 +44,7 @@ const (
 	otherSecret = "sdk-other-secret-0123456789"
 	otherKey    = "sdk-other-api-key-0123456789"
 	keysAPIKey  = "sdk-keys-api-key-0123456789"
+	adminToken  = "sdk-admin-token-0123456789abcdef0123456789"
 	waitTimeout = 5 * time.Second
 )
 
@@ -247,6 +248,7 @@ func configYAML(engine string) (string, error) {
 			redisURL, fmt.Sprintf("sdkgo%d", time.Now().UnixNano()))
 	}
 	return eng + `http: {address: 127.0.0.1, port: 0}
+admin: {tokens: ["` + adminToken + `"]}
 log: {level: info}
 client: {expired_close_delay: 1s}
 projects:
