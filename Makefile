@@ -143,9 +143,10 @@ sdk-js-measure: build sdk-js ## sdk-js: one Chromium page, 1,000 subscriptions, 
 	cd sdk-js && CENTRIFUGE_BIN=$(CURDIR)/$(BIN) node --test --test-reporter=spec test/measure/load.measure.mjs
 
 .PHONY: test-js
-test-js: build sdk-js/node_modules/.package-lock.json ## sdk-js: typecheck, unit tests, bundle size; Chromium end-to-end against bin/centrifuge (memory, Redis, nginx); npm pack
+test-js: build sdk-js/node_modules/.package-lock.json ## sdk-js: typecheck, unit tests, bundle size; Chromium e2e against bin/centrifuge (memory; again on 2 Redis nodes behind nginx); npm pack
 	cd tests/interop && npm ci --no-audit --no-fund --loglevel=error
-	cd sdk-js && npm test && CENTRIFUGE_BIN=$(CURDIR)/$(BIN) node --test --test-concurrency=1 test/e2e/*.test.mjs
+	cd sdk-js && npm test && CENTRIFUGE_BIN=$(CURDIR)/$(BIN) node --test --test-concurrency=1 --test-timeout=120000 test/e2e/*.test.mjs
+	cd sdk-js && CENTRIFUGE_BIN=$(CURDIR)/$(BIN) SDKJS_E2E_CLUSTER=1 node --test --test-concurrency=1 --test-timeout=120000 test/e2e/browser.test.mjs
 
 .PHONY: test
 test: deps lint test-go test-go-sdk test-python test-python-install test-python-compat check-generated test-interop test-bench-smoke test-js ## Everything CI runs: lint, Go tests (-race), interop tests, bench smoke, SDKs (Go, Python), generated code

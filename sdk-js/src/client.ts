@@ -7,6 +7,7 @@ import { backoff } from './backoff';
 import { Emitter } from './emitter';
 import { resolveEndpoints } from './endpoints';
 import { CentrifugeError, ClientErrorCode, ConnectingCode, DisconnectedCode } from './errors';
+import { Position } from './position';
 import { Subscription } from './subscription';
 import { transports, type Transport } from './transports';
 import type {
@@ -23,11 +24,10 @@ interface Pending {
   timer: ReturnType<typeof setTimeout>;
 }
 
-/** Position kept for a server-side subscription, to recover it on reconnect. */
+/** A server-side subscription: its position, to recover it on reconnect. */
 interface ServerSub {
   recoverable: boolean;
-  offset?: number;
-  epoch?: string;
+  pos: Position;
 }
 
 /** Commands of one task go out in frames of at most this many UTF-16 units (<= 48 KB of UTF-8). */
@@ -320,8 +320,9 @@ export class Centrifuge extends Emitter<ClientEvents> {
     const subs: Json = {};
     let any = false;
     for (const [ch, s] of this._server) {
-      if (s.recoverable && s.epoch !== undefined) {
-        subs[ch] = { recover: true, offset: s.offset || 0, epoch: s.epoch };
+      const rec = s.recoverable && s.pos.recover();
+      if (rec) {
+        subs[ch] = rec;
         any = true;
       }
     }
@@ -415,14 +416,15 @@ export class Centrifuge extends Emitter<ClientEvents> {
     for (const [channel, sr] of Object.entries<Json>(c.subs || {})) {
       seen.add(channel);
       const prev = this._server.get(channel);
-      const s: ServerSub = { recoverable: !!sr.recoverable };
-      if (sr.recoverable || sr.positioned) {
-        s.offset = sr.offset || 0;
-        s.epoch = sr.epoch || '';
-      }
+      const rec = prev && prev.recoverable ? prev.pos.recover() : undefined;
+      const s: ServerSub = { recoverable: !!sr.recoverable, pos: new Position() };
+      const pubs: Json[] = sr.publications || [];
+      // Recovered publications are delivered from where the stream was (as for Subscription).
+      if (sr.recoverable || sr.positioned) s.pos.reset(pubs.length ? (rec && sr.epoch === rec.epoch ? rec.offset : 0) : sr.offset || 0, sr.epoch || '');
       this._server.set(channel, s);
-      this._emit('subscribed', subscribedContext(channel, sr, !!prev && prev.epoch !== undefined && prev.recoverable));
-      for (const p of sr.publications || []) this._serverPublication(channel, p);
+      this._emit('subscribed', subscribedContext(channel, sr, !!rec));
+      for (const p of pubs) this._serverPublication(channel, p);
+      if (sr.recoverable || sr.positioned) s.pos.reset(Math.max(s.pos.offset, sr.offset || 0), sr.epoch || '');
     }
     for (const ch of [...this._server.keys()]) {
       if (!seen.has(ch)) {
@@ -435,7 +437,7 @@ export class Centrifuge extends Emitter<ClientEvents> {
 
   private _serverPublication(channel: string, p: Json): void {
     const s = this._server.get(channel);
-    if (s && p.offset) s.offset = p.offset;
+    if (s && !s.pos.advance(p.offset)) return; // already delivered
     this._emit('publication', toPublication(channel, p));
   }
 
@@ -457,7 +459,9 @@ export class Centrifuge extends Emitter<ClientEvents> {
       }
     } else if (p.subscribe) {
       const s = p.subscribe;
-      this._server.set(channel, s.recoverable || s.positioned ? { recoverable: !!s.recoverable, offset: s.offset || 0, epoch: s.epoch || '' } : { recoverable: false });
+      const pos = new Position();
+      if (s.recoverable || s.positioned) pos.reset(s.offset || 0, s.epoch || '');
+      this._server.set(channel, { recoverable: !!s.recoverable, pos });
       this._emit('subscribed', subscribedContext(channel, s, false));
     } else if (p.message) {
       this._emit('message', { data: p.message.data });

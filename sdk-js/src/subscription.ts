@@ -7,6 +7,9 @@ import { Emitter } from './emitter';
 import { CentrifugeError, ClientErrorCode, SubscribingCode, UnsubscribedCode } from './errors';
 import type { Centrifuge } from './client';
 import { subscribedContext, toPublication } from './client';
+import { Position } from './position';
+
+export { Position };
 import type {
   HistoryOptions, HistoryResult, JoinLeaveContext, PresenceResult, PresenceStatsResult, StreamPosition,
   SubscriptionEvents, SubscriptionOptions, SubscriptionState,
@@ -14,41 +17,6 @@ import type {
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = any;
-
-/**
- * Recovery bookkeeping of a stream: the position after the last publication
- * delivered. Exported for tests.
- */
-export class Position {
-  offset = 0;
-  epoch: string | undefined;
-
-  /** Takes the position of a subscribe reply. */
-  reset(offset: number, epoch: string): void {
-    this.offset = offset;
-    this.epoch = epoch;
-  }
-
-  /**
-   * Records a publication's offset. Returns false for one already delivered
-   * (offset not above the current one), which the caller drops.
-   */
-  advance(offset: number | undefined): boolean {
-    if (!offset) return true;
-    if (this.epoch !== undefined && offset <= this.offset) return false;
-    this.offset = offset;
-    return true;
-  }
-
-  /** The fields of a subscribe command asking for what came after this position. */
-  recover(): { recover: true; offset: number; epoch: string } | undefined {
-    return this.epoch === undefined ? undefined : { recover: true, offset: this.offset, epoch: this.epoch };
-  }
-
-  get known(): StreamPosition | undefined {
-    return this.epoch === undefined ? undefined : { offset: this.offset, epoch: this.epoch };
-  }
-}
 
 export class Subscription extends Emitter<SubscriptionEvents> {
   state: SubscriptionState = 'unsubscribed';
@@ -208,7 +176,8 @@ export class Subscription extends Emitter<SubscriptionEvents> {
 
   private _getToken(): Promise<string> | undefined {
     const f = this._o.getToken || this._c._options.getSubscriptionToken;
-    return f && f({ channel: this.channel });
+    // A getToken that throws instead of rejecting is a rejection too.
+    return f && Promise.resolve(this.channel).then((channel) => f({ channel }));
   }
 
   /** Sends subscribe (after getting a token when needed). */

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve, extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { startNginx } from '../../../tests/interop/harness.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const DIST = resolve(here, '../../dist');
@@ -97,4 +98,20 @@ export async function step(page, servers, method, ...args) {
   } catch (e) {
     throw new Error(`page step ${method}(${JSON.stringify(args).slice(0, 300)}) failed: ${e.message}\n${await pageDump(page, servers)}`);
   }
+}
+
+const SHIPPED_NGINX = resolve(here, '../../../deploy/nginx.conf');
+
+/** nginx with the shipped deploy/nginx.conf in front of nodes on portA and portB (only listen and upstreams replaced). */
+export async function startShippedNginx({ port, portA, portB }) {
+  const replaceN = (text, from, to, count = 1) => {
+    const n = text.split(from).length - 1;
+    if (n !== count) throw new Error(`${SHIPPED_NGINX} should contain "${from}" exactly ${count} time(s) (found ${n})`);
+    return text.split(from).join(to);
+  };
+  let conf = readFileSync(SHIPPED_NGINX, 'utf8');
+  conf = replaceN(conf, 'listen 127.0.0.1:8000;', `listen 127.0.0.1:${port};`);
+  conf = replaceN(conf, 'server 127.0.0.1:8001 ', `server 127.0.0.1:${portA} `, 2);
+  conf = replaceN(conf, 'server 127.0.0.1:8002 ', `server 127.0.0.1:${portB} `, 2);
+  return startNginx({ includeText: conf, port });
 }

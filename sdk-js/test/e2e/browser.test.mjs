@@ -4,10 +4,10 @@
 // reconnect the server forces; fallback when WebSocket is refused; connection
 // and subscription tokens refreshed; one page's publish seen by another; a
 // project other than default; server-side subscriptions.
-import { test } from 'node:test';
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { useServer, uniq, signJwt, sleep } from '../../../tests/interop/harness.mjs';
-import { pageServer, openPage, step, pageDump } from './browser.mjs';
+import { useServer, useCluster, freePorts, uniq, signJwt, sleep } from '../../../tests/interop/harness.mjs';
+import { pageServer, openPage, step, pageDump, startShippedNginx } from './browser.mjs';
 
 const now = () => Math.floor(Date.now() / 1000);
 
@@ -27,7 +27,25 @@ const routes = {
 const { origin: PAGE } = await pageServer({ routes });
 
 const config = { httpExtra: `allowed_origins: ["${PAGE}"]`, extraYaml: 'sockjs: {heartbeat_delay: 5s}' };
-const server = useServer(config);
+// SDKJS_E2E_CLUSTER=1: the same suite against two nodes (Redis engine) behind
+// the shipped deploy/nginx.conf; `server` then is node-a seen through nginx
+// (its base URL is nginx's; secrets, keys and the API are the cluster's).
+const CLUSTER = process.env.SDKJS_E2E_CLUSTER === '1';
+let server;
+if (CLUSTER) {
+  const [portA, portB, port] = await freePorts(3);
+  const { cluster } = useCluster({ nodes: 2, ports: [portA, portB] });
+  for (const n of cluster.nodes) Object.assign(n, { httpExtra: config.httpExtra, extraYaml: config.extraYaml });
+  let nginx = null;
+  before(async () => { nginx = await startShippedNginx({ port, portA, portB }); });
+  after(async () => { if (nginx) { await nginx.stop(); nginx.cleanup(); } });
+  server = Object.create(cluster.nodes[0], {
+    base: { get: () => `http://127.0.0.1:${port}` },
+    log: { value: (n) => `${cluster.log(n)}\n${nginx ? nginx.log(n) : ''}` },
+  });
+} else {
+  server = useServer(config);
+}
 const noWs = useServer({ ...config, httpExtra: `${config.httpExtra}, disable_websocket: true` });
 
 const token = (srv, user, { ttl = 3600, project, channels } = {}) =>
@@ -174,14 +192,19 @@ test('a publish from one page is seen by another; join and leave', async () => {
 });
 
 test('project "other": endpoints derived from the project option, its token; the default project refuses that token', async () => {
-  await withPage(async (page) => {
-    const c = await step(page, [server], 'connect', { url: server.base, project: 'other' }, { token: token(server, 'o', { project: 'other' }), ...fast });
-    assert.equal(c.transport, 'websocket');
-    const channel = uniq('sdk_other');
-    await step(page, [server], 'subscribe', channel, { recoverable: false });
-    await server.api('publish', { channel, data: 'other' }, { project: 'other', apiKey: server.otherApiKey });
-    assert.equal((await step(page, [server], 'pubs', channel, 1))[0].data, 'other');
-  });
+  for (const transport of ['websocket', 'http_stream', 'sse']) {
+    await withPage(async (page) => {
+      const c = await step(page, [server], 'connect', { url: server.base, project: 'other', transports: [transport] }, { token: token(server, 'o', { project: 'other' }), ...fast });
+      assert.equal(c.transport, transport);
+      const channel = uniq('sdk_other');
+      await step(page, [server], 'subscribe', channel, { recoverable: false });
+      await server.api('publish', { channel, data: 'other' }, { project: 'other', apiKey: server.otherApiKey });
+      assert.equal((await step(page, [server], 'pubs', channel, 1))[0].data, 'other');
+      // Project "other" does not let clients publish: its own options apply.
+      const pub = await step(page, [server], 'tryCall', `c.publish(${JSON.stringify(channel)}, 1)`);
+      assert.equal(pub.error && pub.error.code, 103, JSON.stringify(pub));
+    });
+  }
   await withPage(async (page) => {
     await step(page, [server], 'connect', ws(), { token: token(server, 'o', { project: 'other' }), ...fast }, { wait: false });
     const d = await step(page, [server], 'waitEvents', "e.ev === 'disconnected'");

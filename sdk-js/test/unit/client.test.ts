@@ -187,7 +187,13 @@ test('server-side subscriptions: connect reply subs and pushes are client events
   FakeWS.last().serverClose(3001, 'restart');
   await until(() => FakeWS.all.length === 2 && FakeWS.last().sent.length > 0, 'reconnect');
   assert.deepEqual(FakeWS.last().cmds()[0].connect.subs, { 'chat:a': { recover: true, offset: 2, epoch: 'E' } });
-  assert.deepEqual(pubs, [['chat:a', 2]]);
+  const recovered: boolean[] = [];
+  c.on('subscribed', (x) => recovered.push(x.recovered && x.wasRecovering));
+  FakeWS.last().push({ id: FakeWS.last().cmds()[0].id, connect: { client: 'c2', subs: { 'chat:a': {
+    recoverable: true, recovered: true, epoch: 'E', offset: 3, publications: [{ data: 2, offset: 2 }, { data: 3, offset: 3 }] } } } });
+  FakeWS.last().push({ push: { channel: 'chat:a', pub: { data: 3, offset: 3 } } }, { push: { channel: 'chat:a', pub: { data: 4, offset: 4 } } });
+  assert.deepEqual(recovered, [true]);
+  assert.deepEqual(pubs, [['chat:a', 2], ['chat:a', 3], ['chat:a', 4]], 'missed ones once, duplicates dropped');
   c.disconnect();
 });
 
