@@ -164,8 +164,8 @@ web: server/web/node_modules/.package-lock.json ## Type-check and rebuild the ad
 generate: web
 
 .PHONY: check-web
-check-web: server/web/node_modules/.package-lock.json ## Fail if server/web/dist differs from a fresh build of server/web/src
-	@out=$$(mktemp -d) && trap 'rm -rf "$$out"' EXIT && cd server/web && node build.mjs "$$out/dist" >/dev/null && \
+check-web: server/web/node_modules/.package-lock.json ## Type-check the admin UI; fail if server/web/dist differs from a fresh build of server/web/src
+	@out=$$(mktemp -d) && trap 'rm -rf "$$out"' EXIT && cd server/web && npm run --silent check && node build.mjs "$$out/dist" >/dev/null && \
 	if ! diff -r dist "$$out/dist" >/dev/null; then \
 		echo "server/web/dist is out of date with server/web/src (or sdk-js/src): run make web"; diff -r dist "$$out/dist" | head -20; exit 1; \
 	fi; echo "admin UI assets are up to date"
