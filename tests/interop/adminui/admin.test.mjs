@@ -185,6 +185,9 @@ test('copy the secret into a CLI token; the live view sees a client join and a p
   assert.equal(await live.locator('li.event').count(), 1);
   await live.getByLabel('Filter events').fill('');
   await shoot(live, 'project-live');
+  await live.getByLabel('Channels to watch').fill('');
+  await live.getByRole('button', { name: 'Add active channels' }).click();
+  await live.waitForFunction(() => document.querySelector('#live-channels').value === 'chat:room');
   await live.getByRole('button', { name: 'Clear' }).click();
   await live.getByText('Waiting for publications, joins and leaves').waitFor();
 

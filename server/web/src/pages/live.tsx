@@ -5,7 +5,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { Centrifuge } from '../../../../sdk-js/src/index';
 import { enc, post, type Project } from '../api';
-import { Button, Empty, ErrorBox, Field, errorText } from '../ui';
+import { Button, Empty, ErrorBox, Field, errorText, useAction } from '../ui';
 
 const MAX_EVENTS = 500;
 const LIVE_USER = 'admin-live-view';
@@ -73,6 +73,23 @@ export function Live({ project }: { project: Project }) {
     };
   }, [watched.join('\n'), project.name]);
 
+  // Active channels of the project, the ones whose options have `watch` on first.
+  const active = useAction(async () => {
+    const r = await post<{ result?: { channels?: Record<string, unknown> } }>(`/projects/${enc(project.name)}/api/channels`, {});
+    const names = Object.keys(r.result?.channels || {}).sort();
+    const watchOn = (ch: string) => {
+      const i = ch.indexOf(':');
+      const ns = i > 0 ? (project.namespaces || []).find((n) => n.name === ch.slice(0, i)) : undefined;
+      return Boolean((ns ? ns.options : project.options)?.watch);
+    };
+    const marked = names.filter(watchOn);
+    const list = marked.length ? marked : names;
+    const have = input.split(/[,\s]+/).filter(Boolean);
+    const merged = [...new Set([...have, ...list])];
+    setInput(merged.join(', '));
+    setInputError(list.length ? '' : 'No channel has subscribers right now.');
+    return list;
+  });
   const watch = (e: Event) => {
     e.preventDefault();
     const list = [...new Set(input.split(/[,\s]+/).map((c) => c.trim()).filter(Boolean))];
@@ -96,10 +113,13 @@ export function Live({ project }: { project: Project }) {
     <>
       <form class="card form" onSubmit={watch} aria-labelledby="live-title">
         <h2 id="live-title">Live view</h2>
-        <Field id="live-channels" label="Channels to watch" help="Comma-separated. Joins and leaves show for channels with join_leave on." error={inputError}>
+        <Field id="live-channels" label="Channels to watch" help="Comma-separated. Joins and leaves show for channels with join_leave on. Add active channels adds the channels with subscribers now (only those with the watch option, when some have it)." error={inputError}>
           <input id="live-channels" value={input} onInput={(e) => setInput(e.currentTarget.value)} placeholder="news, chat:lobby" autocomplete="off" spellcheck={false} />
         </Field>
         <div class="row wrap">
+          <Button onClick={() => active.run()} busy={active.busy} title="Channels with subscribers now; those with the watch option when there are some">
+            Add active channels
+          </Button>
           <Button type="submit" kind="primary" busy={connecting && !error}>
             {watched.length ? 'Watch these channels' : 'Watch'}
           </Button>
@@ -117,7 +137,7 @@ export function Live({ project }: { project: Project }) {
             {watched.length ? `${state}: ${watched.join(', ')}` : 'not watching'}
           </span>
         </div>
-        <ErrorBox error={error} />
+        <ErrorBox error={error || active.error} />
       </form>
       <section class="card" aria-labelledby="events-title">
         <div class="row between wrap">
