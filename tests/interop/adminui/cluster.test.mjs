@@ -33,6 +33,7 @@ test('two nodes on Redis: the dashboard lists both with their numbers', async ()
   for (const [node, user] of [[b, 'u1'], [b, 'u2'], [a, 'u3']]) {
     const c = node.newClient({ label: user, token: cluster.token(user) });
     await node.connect(c);
+    await node.subscribe(c, 'news');
   }
   await page.waitForFunction(() => {
     const v = (n) => document.querySelector(`tr[data-node="${n}"] td[data-field="clients"]`)?.textContent;
@@ -41,6 +42,18 @@ test('two nodes on Redis: the dashboard lists both with their numbers', async ()
   assert.equal(await cell(page, 'node-b', 'users'), '2');
   // The chart sums the cluster.
   await page.waitForFunction(() => document.querySelector('[data-chart="connections"] dd[data-series="clients"]')?.textContent === '3', null, { timeout: 10000 });
+  // Publications through node-a's API for a few samples: the rates show them.
+  const until = Date.now() + 7000;
+  let sent = 0;
+  while (Date.now() < until) {
+    await a.api('publish', { channel: 'news', data: { n: ++sent } });
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const rate = (s) => page.locator(`[data-chart] dd[data-series="${s}"]`).textContent().then((t) => parseFloat(t));
+  for (const s of ['pubs', 'deliveries', 'calls']) {
+    assert.ok(await rate(s) > 0, `${s} per second shows ${await rate(s)} after ${sent} publications`);
+  }
+  assert.equal(await rate('errors'), 0);
   await shoot(page, 'dashboard-cluster');
   assert.deepEqual(page.problems, []);
   await page.close();

@@ -247,6 +247,11 @@ export function Dashboard() {
           </div>
         )}
       </section>
+      {nodes && nodes.length > 1 && (
+        <p class="help">
+          The charts add up the nodes' own numbers: a user connected to two nodes, a channel with subscribers on two nodes, or a publication delivered by two nodes counts once per node.
+        </p>
+      )}
       <div class="charts">
         {CHARTS.map((c) => (
           <Chart key={c.id} def={c} version={version} />
