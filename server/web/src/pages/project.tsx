@@ -74,6 +74,14 @@ type Props = { project: Project; onChange: (p: Project) => void };
 
 function Secret({ label, value, id }: { label: string; value: string; id: string }) {
   const [shown, setShown] = useState(false);
+  if (!value) {
+    return (
+      <div class="secret">
+        <div class="label">{label}</div>
+        <p class="help">None set (regenerate to make one).</p>
+      </div>
+    );
+  }
   return (
     <div class="secret">
       <div class="label" id={`${id}-label`}>
