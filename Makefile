@@ -220,3 +220,30 @@ test-js: build sdk-js/node_modules/.package-lock.json ## sdk-js: typecheck, unit
 
 .PHONY: test
 test: deps lint test-go test-go-sdk test-python test-python-install test-python-compat check-generated test-interop test-bench-smoke test-compat test-js test-examples ## Everything CI runs: lint, Go tests (-race), interop tests, bench smoke, SDKs (Go, Python), generated code
+
+# Admin UI (server/web): built into server/web/dist, which is committed and
+# embedded with go:embed, so `go build` needs no Node; `make generate` rebuilds
+# it and check-generated fails when the committed files differ from a build.
+server/web/node_modules/.package-lock.json: server/web/package-lock.json
+	cd server/web && npm ci --no-audit --no-fund --loglevel=error
+
+.PHONY: web
+web: server/web/node_modules/.package-lock.json ## Type-check and rebuild the admin UI into server/web/dist (commit the result)
+	cd server/web && npm run --silent check && npm run --silent build
+
+generate: web
+
+.PHONY: check-web
+check-web: server/web/node_modules/.package-lock.json ## Type-check the admin UI; fail if server/web/dist differs from a fresh build of server/web/src
+	@out=$$(mktemp -d) && trap 'rm -rf "$$out"' EXIT && cd server/web && npm run --silent check && node build.mjs "$$out/dist" >/dev/null && \
+	if ! diff -r dist "$$out/dist" >/dev/null; then \
+		echo "server/web/dist is out of date with server/web/src (or sdk-js/src): run make web"; diff -r dist "$$out/dist" | head -20; exit 1; \
+	fi; echo "admin UI assets are up to date"
+
+check-generated: check-web
+
+.PHONY: test-admin-ui
+test-admin-ui: build ## Admin UI in Chromium against bin/centrifuge (memory; two nodes on Redis; admin disabled); screenshots into tests/interop/adminui/output/
+	cd tests/interop && npm ci --no-audit --no-fund --loglevel=error && CENTRIFUGE_BIN=$(CURDIR)/$(BIN) node --test --test-concurrency=1 adminui/*.test.mjs
+
+test: test-admin-ui

@@ -29,6 +29,7 @@ import (
 	"github.com/centrifugehq/centrifuge/server/internal/transport/httpstream"
 	"github.com/centrifugehq/centrifuge/server/internal/transport/sockjstransport"
 	"github.com/centrifugehq/centrifuge/server/internal/transport/wstransport"
+	"github.com/centrifugehq/centrifuge/server/web"
 )
 
 // Version of the server; set at build time with -ldflags "-X .../app.Version=...".
@@ -179,6 +180,12 @@ func New(cfg config.Config, log *slog.Logger) (*Server, error) {
 	// Every admin route (/admin/api/...) is registered here or nowhere.
 	if cfg.Admin.Enabled {
 		admin.New(node, admin.Options{Config: cfg.Admin, Engine: eng.Name(), Logger: log}).Register(e)
+		// The admin UI (server/web), on the same condition as its API.
+		ui := echo.WrapHandler(web.New())
+		for _, p := range web.Paths {
+			e.GET(p, ui)
+			e.HEAD(p, ui)
+		}
 	}
 	s.echo = e
 	s.newConns = map[net.Conn]struct{}{}
