@@ -12,7 +12,6 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/centrifugehq/centrifuge/server/internal/api"
 	"github.com/centrifugehq/centrifuge/server/internal/channel"
 	"github.com/centrifugehq/centrifuge/server/internal/engine"
 	"github.com/centrifugehq/centrifuge/server/internal/hub"
@@ -425,7 +424,7 @@ func (c *Client) clientInfo(s *sub) *engine.ClientInfo {
 }
 
 // ServerRefresh applies a server API refresh.
-func (c *Client) ServerRefresh(opts api.RefreshOptions) {
+func (c *Client) ServerRefresh(opts hub.RefreshOptions) {
 	if opts.Expired {
 		c.close(protocol.DisconnectExpired, true)
 		return

@@ -15,7 +15,6 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/centrifugehq/centrifuge/server/internal/api"
 	"github.com/centrifugehq/centrifuge/server/internal/auth"
 	"github.com/centrifugehq/centrifuge/server/internal/channel"
 	"github.com/centrifugehq/centrifuge/server/internal/config"
@@ -70,7 +69,6 @@ type Node struct {
 	wg        sync.WaitGroup
 }
 
-var _ api.Service = (*Node)(nil)
 var _ engine.EventHandler = (*Node)(nil)
 
 // New creates a node. Start must be called before it serves.
@@ -240,7 +238,7 @@ func PublishOptionsFor(opts structure.ChannelOptions) engine.PublishOptions {
 }
 
 // Publish publishes data into channel of project.
-func (n *Node) Publish(ctx context.Context, project, ch string, data []byte, opts api.PublishOptions) (engine.StreamPosition, error) {
+func (n *Node) Publish(ctx context.Context, project, ch string, data []byte, opts PublishOptions) (engine.StreamPosition, error) {
 	p, err := n.project(project)
 	if err != nil {
 		return engine.StreamPosition{}, err
@@ -272,8 +270,8 @@ const broadcastConcurrency = 1024
 // history go to the engine together when it is an engine.ManyPublisher (one
 // pipeline for many channels with Redis); the others are published one by
 // one, concurrently.
-func (n *Node) Broadcast(ctx context.Context, project string, channels []string, data []byte, opts api.PublishOptions) []api.PublishResult {
-	results := make([]api.PublishResult, len(channels))
+func (n *Node) Broadcast(ctx context.Context, project string, channels []string, data []byte, opts PublishOptions) []PublishResult {
+	results := make([]PublishResult, len(channels))
 	p, err := n.project(project)
 	if err != nil {
 		for i := range results {
@@ -335,7 +333,7 @@ type control struct {
 	Data   json.RawMessage `json:"data,omitempty"`
 	// subscribe's options (Data and Info above carry its data and info)
 	RecoverSince *engine.StreamPosition `json:"recover_since,omitempty"`
-	Override     *api.ChannelOverride   `json:"override,omitempty"`
+	Override     *ChannelOverride       `json:"override,omitempty"`
 	// disconnect: client ids to keep
 	Whitelist []string `json:"whitelist,omitempty"`
 }
@@ -363,7 +361,7 @@ func (n *Node) checkUserTarget(project, user, client string) (*structure.Project
 }
 
 // Subscribe subscribes user's connections (or one client) to channel on every node.
-func (n *Node) Subscribe(ctx context.Context, project, user, ch string, opts api.SubscribeOptions) error {
+func (n *Node) Subscribe(ctx context.Context, project, user, ch string, opts SubscribeOptions) error {
 	p, err := n.checkUserTarget(project, user, opts.Client)
 	if err != nil {
 		return err
@@ -380,7 +378,7 @@ func (n *Node) Subscribe(ctx context.Context, project, user, ch string, opts api
 	}
 	c := control{Op: "subscribe", Project: p.Name, User: user, Client: opts.Client, Channel: ch,
 		Data: opts.Data, Info: opts.Info, RecoverSince: opts.RecoverSince}
-	if opts.Override != (api.ChannelOverride{}) {
+	if opts.Override != (ChannelOverride{}) {
 		c.Override = &opts.Override
 	}
 	return n.sendControl(ctx, c)
@@ -389,7 +387,7 @@ func (n *Node) Subscribe(ctx context.Context, project, user, ch string, opts api
 func isTrue(b *bool) bool { return b != nil && *b }
 
 // OverrideOptions returns opts with o's values in place of the channel's.
-func OverrideOptions(opts structure.ChannelOptions, o api.ChannelOverride) structure.ChannelOptions {
+func OverrideOptions(opts structure.ChannelOptions, o ChannelOverride) structure.ChannelOptions {
 	set := func(dst *bool, v *bool) {
 		if v != nil {
 			*dst = *v
@@ -433,7 +431,7 @@ func (n *Node) Disconnect(ctx context.Context, project, user, client string, d p
 }
 
 // Refresh changes the expiry (or info) of user's connections on every node.
-func (n *Node) Refresh(ctx context.Context, project, user, client string, opts api.RefreshOptions) error {
+func (n *Node) Refresh(ctx context.Context, project, user, client string, opts RefreshOptions) error {
 	p, err := n.checkUserTarget(project, user, client)
 	if err != nil {
 		return err
@@ -480,7 +478,7 @@ func (n *Node) HandleControl(data []byte) {
 			}
 			conn.Disconnect(protocol.Disconnect{Code: c.Code, Reason: c.Reason})
 		case "refresh":
-			conn.ServerRefresh(api.RefreshOptions{Expired: c.Expired, ExpireAt: c.ExpireAt, Info: c.Info})
+			conn.ServerRefresh(RefreshOptions{Expired: c.Expired, ExpireAt: c.ExpireAt, Info: c.Info})
 		default:
 			n.log.Warn("unknown control op", "op", c.Op)
 		}
@@ -595,13 +593,13 @@ func (n *Node) Channels(ctx context.Context, project, pattern string) (map[strin
 }
 
 // Info describes the live nodes (with the Memory engine: this one).
-func (n *Node) Info(ctx context.Context) ([]api.NodeInfo, error) {
+func (n *Node) Info(ctx context.Context) ([]NodeInfo, error) {
 	return n.liveNodes(), nil
 }
 
-func (n *Node) localInfo() api.NodeInfo {
+func (n *Node) localInfo() NodeInfo {
 	clients, users, subs, channels := n.hub.counts()
-	return api.NodeInfo{
+	return NodeInfo{
 		UID: n.id, Name: n.cfg.Name, Version: n.cfg.Version,
 		NumClients: clients, NumUsers: users, NumSubs: subs, NumChannels: channels,
 		Uptime: time.Since(n.started), Metrics: n.m.reg.Snapshot(), MetricsInterval: heartbeatInterval,
