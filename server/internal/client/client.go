@@ -565,3 +565,8 @@ func (c *Client) proj() *structure.Project {
 	}
 	return c.project
 }
+
+// resolveChannel parses ch and returns its options in the connection's project.
+func (c *Client) resolveChannel(ch string) (channel.Name, structure.ChannelOptions, error) {
+	return c.proj().ResolveChannel(ch, c.node.ClientConfig().MaxChannelLength)
+}

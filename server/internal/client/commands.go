@@ -85,7 +85,7 @@ func (c *Client) handleConnect(ctx context.Context, req *protocol.ConnectRequest
 	}
 	var subs []*sub
 	for _, ch := range cr.channels {
-		name, opts, err := c.node.ResolveChannel(c.proj(), ch)
+		name, opts, err := c.resolveChannel(ch)
 		if err != nil {
 			c.log.Warn("server-side channel refused", "channel", ch, "err", err)
 			continue
@@ -497,7 +497,7 @@ func (c *Client) handleSubscribe(ctx context.Context, req *protocol.SubscribeReq
 	if req.Channel == "" {
 		return nil, nil, protocol.ErrBadRequest.WithMessage("channel required")
 	}
-	name, opts, err := c.node.ResolveChannel(c.proj(), req.Channel)
+	name, opts, err := c.resolveChannel(req.Channel)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -580,7 +580,7 @@ func (c *Client) ServerSubscribe(ch string, ss hub.ServerSubscription) {
 	go func() {
 		c.opMu.Lock()
 		defer c.opMu.Unlock()
-		name, opts, err := c.node.ResolveChannel(c.proj(), ch)
+		name, opts, err := c.resolveChannel(ch)
 		if err != nil {
 			c.log.Warn("server subscribe", "channel", ch, "err", err)
 			return
@@ -688,7 +688,7 @@ func (c *Client) handlePublish(ctx context.Context, req *protocol.PublishRequest
 	if err := c.dataAllowed(req.Data); err != nil {
 		return nil, err
 	}
-	name, opts, err := c.node.ResolveChannel(c.proj(), req.Channel)
+	name, opts, err := c.resolveChannel(req.Channel)
 	if err != nil {
 		return nil, err
 	}
@@ -704,7 +704,7 @@ func (c *Client) handlePublish(ctx context.Context, req *protocol.PublishRequest
 	case opts.AllowUserLimitedChannels && !name.UserAllowed(user):
 		return nil, protocol.ErrPermissionDenied
 	}
-	po := hub.PublishOptionsFor(opts)
+	var po hub.PublishOptions
 	data := []byte(req.Data)
 	if proxied {
 		var r publishProxyResult
@@ -721,13 +721,11 @@ func (c *Client) handlePublish(ctx context.Context, req *protocol.PublishRequest
 			}
 			data = d
 		}
-		if r.SkipHistory {
-			po = hub.PublishOptionsFor(channelOptions{})
-		}
+		po.SkipHistory = r.SkipHistory
 	}
 	po.ClientInfo = c.clientInfo(nil)
-	if _, _, err := c.node.Engine().Publish(ctx, c.project.Name, req.Channel, data, po); err != nil {
-		return nil, fmt.Errorf("publish: %w", err)
+	if _, err := c.node.Channel(c.proj(), req.Channel, opts).Publish(ctx, data, po); err != nil {
+		return nil, err
 	}
 	return &protocol.Reply{Publish: &protocol.PublishResult{}}, nil
 }
@@ -743,25 +741,30 @@ func (c *Client) readAllowed(ch string, enabled, allowForClient bool) error {
 	return nil
 }
 
-// presenceAllowed checks a presence or presence_stats request.
-func (c *Client) presenceAllowed(ch string) error {
+// presenceChannel checks a presence or presence_stats request and returns
+// its channel.
+func (c *Client) presenceChannel(ch string) (hub.Channel, error) {
 	if ch == "" {
-		return protocol.ErrBadRequest.WithMessage("channel required")
+		return hub.Channel{}, protocol.ErrBadRequest.WithMessage("channel required")
 	}
-	_, opts, err := c.node.ResolveChannel(c.proj(), ch)
+	_, opts, err := c.resolveChannel(ch)
 	if err != nil {
-		return err
+		return hub.Channel{}, err
 	}
-	return c.readAllowed(ch, opts.Presence, opts.AllowPresenceForClient)
+	if err := c.readAllowed(ch, opts.Presence, opts.AllowPresenceForClient); err != nil {
+		return hub.Channel{}, err
+	}
+	return c.node.Channel(c.proj(), ch, opts), nil
 }
 
 func (c *Client) handlePresence(ctx context.Context, req *protocol.PresenceRequest) (*protocol.Reply, error) {
-	if err := c.presenceAllowed(req.Channel); err != nil {
+	ch, err := c.presenceChannel(req.Channel)
+	if err != nil {
 		return nil, err
 	}
-	p, err := c.node.Engine().Presence(ctx, c.project.Name, req.Channel)
+	p, err := ch.Presence(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("presence: %w", err)
+		return nil, err
 	}
 	out := make(map[string]*protocol.ClientInfo, len(p))
 	for id, info := range p {
@@ -771,12 +774,13 @@ func (c *Client) handlePresence(ctx context.Context, req *protocol.PresenceReque
 }
 
 func (c *Client) handlePresenceStats(ctx context.Context, req *protocol.PresenceStatsRequest) (*protocol.Reply, error) {
-	if err := c.presenceAllowed(req.Channel); err != nil {
+	ch, err := c.presenceChannel(req.Channel)
+	if err != nil {
 		return nil, err
 	}
-	st, err := c.node.Engine().PresenceStats(ctx, c.project.Name, req.Channel)
+	st, err := ch.PresenceStats(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("presence stats: %w", err)
+		return nil, err
 	}
 	return &protocol.Reply{PresenceStats: &protocol.PresenceStatsResult{
 		NumClients: uint32(st.NumClients), NumUsers: uint32(st.NumUsers),
@@ -787,7 +791,7 @@ func (c *Client) handleHistory(ctx context.Context, req *protocol.HistoryRequest
 	if req.Channel == "" {
 		return nil, protocol.ErrBadRequest.WithMessage("channel required")
 	}
-	_, opts, err := c.node.ResolveChannel(c.proj(), req.Channel)
+	_, opts, err := c.resolveChannel(req.Channel)
 	if err != nil {
 		return nil, err
 	}
@@ -798,7 +802,7 @@ func (c *Client) handleHistory(ctx context.Context, req *protocol.HistoryRequest
 	if req.Since != nil {
 		hopts.Since = &engine.StreamPosition{Offset: req.Since.Offset, Epoch: req.Since.Epoch}
 	}
-	hr, err := c.node.History(ctx, c.project.Name, req.Channel, hopts)
+	hr, err := c.node.Channel(c.proj(), req.Channel, opts).History(ctx, hopts)
 	if err != nil {
 		return nil, err
 	}

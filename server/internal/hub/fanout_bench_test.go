@@ -132,7 +132,7 @@ func (c *countConn) Deliver(string, []byte, engine.StreamPosition, hub.Kind) {
 func (c *countConn) ServerSubscribe(string, hub.ServerSubscription) {}
 func (c *countConn) ServerUnsubscribe(string, uint32, string)       {}
 func (c *countConn) Disconnect(protocol.Disconnect)                 {}
-func (c *countConn) ServerRefresh(hub.RefreshOptions)                   {}
+func (c *countConn) ServerRefresh(hub.RefreshOptions)               {}
 func (c *countConn) InsufficientState()                             {}
 
 // BenchmarkHandlePublication is the hub's fan-out alone: encode the push

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"path"
@@ -16,7 +15,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/centrifugehq/centrifuge/server/internal/auth"
-	"github.com/centrifugehq/centrifuge/server/internal/channel"
 	"github.com/centrifugehq/centrifuge/server/internal/config"
 	"github.com/centrifugehq/centrifuge/server/internal/engine"
 	"github.com/centrifugehq/centrifuge/server/internal/metrics"
@@ -203,24 +201,6 @@ func (n *Node) RemoveSub(project, ch string, c Conn) {
 	})
 }
 
-// ResolveChannel parses a channel name of project and returns its options.
-// Errors are protocol errors: bad request for a malformed name, limit exceeded
-// for a too-long one, unknown channel for an unknown namespace.
-func (n *Node) ResolveChannel(p *structure.Project, ch string) (channel.Name, structure.ChannelOptions, error) {
-	name, err := channel.Parse(ch, n.cfg.Client.MaxChannelLength)
-	if err != nil {
-		if errors.Is(err, channel.ErrTooLong) {
-			return name, structure.ChannelOptions{}, protocol.ErrLimitExceeded.WithMessage(err.Error())
-		}
-		return name, structure.ChannelOptions{}, protocol.ErrBadRequest.WithMessage("bad channel name: " + err.Error())
-	}
-	opts, err := p.ChannelOptions(name)
-	if err != nil {
-		return name, opts, protocol.ErrUnknownChannel.WithMessage(err.Error())
-	}
-	return name, opts, nil
-}
-
 func (n *Node) project(name string) (*structure.Project, error) {
 	p, err := n.projects.Get(name)
 	if err != nil {
@@ -229,35 +209,18 @@ func (n *Node) project(name string) (*structure.Project, error) {
 	return p, nil
 }
 
-// PublishOptionsFor returns engine publish options for a channel's options.
-func PublishOptionsFor(opts structure.ChannelOptions) engine.PublishOptions {
-	if !opts.HistoryEnabled() {
-		return engine.PublishOptions{}
-	}
-	return engine.PublishOptions{HistorySize: opts.HistorySize, HistoryTTL: opts.HistoryTTL.D()}
-}
-
-// Publish publishes data into channel of project.
+// Publish publishes data into channel of project (the server API: counted in
+// api.publications).
 func (n *Node) Publish(ctx context.Context, project, ch string, data []byte, opts PublishOptions) (engine.StreamPosition, error) {
-	p, err := n.project(project)
+	c, err := n.channel(project, ch)
 	if err != nil {
 		return engine.StreamPosition{}, err
 	}
-	_, chOpts, err := n.ResolveChannel(p, ch)
+	sp, err := c.Publish(ctx, data, opts)
 	if err != nil {
 		return engine.StreamPosition{}, err
 	}
-	po := PublishOptionsFor(chOpts)
-	if opts.SkipHistory {
-		po = engine.PublishOptions{}
-	}
-	po.Tags = opts.Tags
-	po.IdempotencyKey = opts.IdempotencyKey
-	sp, _, err := n.engine.Publish(ctx, p.Name, ch, data, po)
-	if err != nil {
-		return engine.StreamPosition{}, fmt.Errorf("publish: %w", err)
-	}
-	n.countPublished(p.Name)
+	n.countPublished(c.Project.Name)
 	return sp, nil
 }
 
@@ -281,12 +244,14 @@ func (n *Node) Broadcast(ctx context.Context, project string, channels []string,
 	}
 	mp, _ := n.engine.(engine.ManyPublisher)
 	var many, each []int
+	resolved := make([]Channel, len(channels))
 	for i, ch := range channels {
-		_, chOpts, err := n.ResolveChannel(p, ch)
+		_, chOpts, err := p.ResolveChannel(ch, n.cfg.Client.MaxChannelLength)
 		if err != nil {
 			results[i].Err = err
 			continue
 		}
+		resolved[i] = n.Channel(p, ch, chOpts)
 		if mp != nil && opts.IdempotencyKey == "" && (opts.SkipHistory || !chOpts.HistoryEnabled()) {
 			many = append(many, i)
 			continue
@@ -308,7 +273,10 @@ func (n *Node) Broadcast(ctx context.Context, project string, channels []string,
 	}
 	parallel.ForEach(len(each), broadcastConcurrency, func(k int) {
 		i := each[k]
-		results[i].Position, results[i].Err = n.Publish(ctx, project, channels[i], data, opts)
+		results[i].Position, results[i].Err = resolved[i].Publish(ctx, data, opts)
+		if results[i].Err == nil {
+			n.countPublished(p.Name)
+		}
 	})
 	return results
 }
@@ -366,7 +334,7 @@ func (n *Node) Subscribe(ctx context.Context, project, user, ch string, opts Sub
 	if err != nil {
 		return err
 	}
-	_, chOpts, err := n.ResolveChannel(p, ch)
+	_, chOpts, err := p.ResolveChannel(ch, n.cfg.Client.MaxChannelLength)
 	if err != nil {
 		return err
 	}
@@ -406,7 +374,7 @@ func (n *Node) Unsubscribe(ctx context.Context, project, user, ch, client string
 	if err != nil {
 		return err
 	}
-	if _, _, err := n.ResolveChannel(p, ch); err != nil {
+	if _, _, err := p.ResolveChannel(ch, n.cfg.Client.MaxChannelLength); err != nil {
 		return err
 	}
 	return n.sendControl(ctx, control{Op: "unsubscribe", Project: p.Name, User: user, Client: client, Channel: ch})
@@ -485,73 +453,40 @@ func (n *Node) HandleControl(data []byte) {
 	}
 }
 
-func (n *Node) channelWithOptions(project, ch string) (*structure.Project, structure.ChannelOptions, error) {
-	p, err := n.project(project)
-	if err != nil {
-		return nil, structure.ChannelOptions{}, err
-	}
-	_, opts, err := n.ResolveChannel(p, ch)
-	return p, opts, err
-}
-
 // Presence returns the channel's presence on all nodes.
 func (n *Node) Presence(ctx context.Context, project, ch string) (map[string]*engine.ClientInfo, error) {
-	p, opts, err := n.channelWithOptions(project, ch)
+	c, err := n.channel(project, ch)
 	if err != nil {
 		return nil, err
 	}
-	if !opts.Presence {
-		return nil, protocol.ErrNotAvailable.WithMessage("presence is not enabled for this channel")
-	}
-	return n.engine.Presence(ctx, p.Name, ch)
+	return c.Presence(ctx)
 }
 
 // PresenceStats returns the channel's presence counts on all nodes.
 func (n *Node) PresenceStats(ctx context.Context, project, ch string) (engine.PresenceStats, error) {
-	p, opts, err := n.channelWithOptions(project, ch)
+	c, err := n.channel(project, ch)
 	if err != nil {
 		return engine.PresenceStats{}, err
 	}
-	if !opts.Presence {
-		return engine.PresenceStats{}, protocol.ErrNotAvailable.WithMessage("presence is not enabled for this channel")
-	}
-	return n.engine.PresenceStats(ctx, p.Name, ch)
+	return c.PresenceStats(ctx)
 }
 
 // History returns the channel's history; limits are capped at HistoryMaxLimit.
 func (n *Node) History(ctx context.Context, project, ch string, opts engine.HistoryOptions) (engine.HistoryResult, error) {
-	p, chOpts, err := n.channelWithOptions(project, ch)
+	c, err := n.channel(project, ch)
 	if err != nil {
 		return engine.HistoryResult{}, err
 	}
-	if !chOpts.HistoryEnabled() {
-		return engine.HistoryResult{}, protocol.ErrNotAvailable.WithMessage("history is not enabled for this channel")
-	}
-	opts.Limit = n.capLimit(opts.Limit)
-	return n.engine.History(ctx, p.Name, ch, opts)
-}
-
-func (n *Node) capLimit(limit int) int {
-	max := n.cfg.Client.HistoryMaxLimit
-	if max <= 0 {
-		return limit
-	}
-	if limit < 0 || limit > max {
-		return max
-	}
-	return limit
+	return c.History(ctx, opts)
 }
 
 // HistoryRemove drops the channel's publications.
 func (n *Node) HistoryRemove(ctx context.Context, project, ch string) error {
-	p, chOpts, err := n.channelWithOptions(project, ch)
+	c, err := n.channel(project, ch)
 	if err != nil {
 		return err
 	}
-	if !chOpts.HistoryEnabled() {
-		return protocol.ErrNotAvailable.WithMessage("history is not enabled for this channel")
-	}
-	return n.engine.RemoveHistory(ctx, p.Name, ch)
+	return c.HistoryRemove(ctx)
 }
 
 // Channels lists active channels of project on every node matching pattern,

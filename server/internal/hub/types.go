@@ -14,6 +14,9 @@ type PublishOptions struct {
 	SkipHistory    bool
 	Tags           map[string]string
 	IdempotencyKey string
+	// ClientInfo is the publisher, when a client published (the server API
+	// leaves it nil).
+	ClientInfo *engine.ClientInfo
 }
 
 // PublishResult is one channel's outcome of a broadcast.

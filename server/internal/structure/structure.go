@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/centrifugehq/centrifuge/server/internal/channel"
+	"github.com/centrifugehq/centrifuge/server/internal/protocol"
 )
 
 // DefaultProject serves the unprefixed endpoints (/connection/websocket, /api/<method>).
@@ -215,6 +216,24 @@ func (p *Project) ChannelOptions(ch channel.Name) (ChannelOptions, error) {
 		}
 	}
 	return ChannelOptions{}, fmt.Errorf("%w %q", ErrUnknownNamespace, ch.Namespace)
+}
+
+// ResolveChannel parses ch (at most maxLength bytes) and returns its options.
+// Errors are client protocol errors: 106 for a name too long, 107 for a bad
+// name, 102 for an unknown namespace.
+func (p *Project) ResolveChannel(ch string, maxLength int) (channel.Name, ChannelOptions, error) {
+	name, err := channel.Parse(ch, maxLength)
+	if err != nil {
+		if errors.Is(err, channel.ErrTooLong) {
+			return name, ChannelOptions{}, protocol.ErrLimitExceeded.WithMessage(err.Error())
+		}
+		return name, ChannelOptions{}, protocol.ErrBadRequest.WithMessage("bad channel name: " + err.Error())
+	}
+	opts, err := p.ChannelOptions(name)
+	if err != nil {
+		return name, opts, protocol.ErrUnknownChannel.WithMessage(err.Error())
+	}
+	return name, opts, nil
 }
 
 // Registry holds the current set of projects. Readers get an immutable snapshot;
