@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/centrifugehq/centrifuge/server/internal/engine"
 	"github.com/centrifugehq/centrifuge/server/internal/hub"
 	"github.com/centrifugehq/centrifuge/server/internal/protocol"
 )
@@ -88,42 +87,9 @@ func (c *Client) prepareSub(ctx context.Context, p subParams) (*sub, *protocol.S
 		return nil, nil, fmt.Errorf("broker subscribe: %w", err)
 	}
 	res := &protocol.SubscribeResult{Recoverable: s.recoverable, Data: p.data}
-	positioned := opts.HistoryEnabled() && p.req.Positioned
-	if s.recoverable || positioned {
-		res.Positioned = positioned
-		hopts := engine.HistoryOptions{Limit: 0}
-		recovering := s.recoverable && p.req.Recover
-		maxPubs := cfg.HistoryMaxLimit
-		if recovering {
-			hopts.Since = &engine.StreamPosition{Offset: p.req.Offset, Epoch: p.req.Epoch}
-			hopts.Limit = -1
-			if maxPubs > 0 {
-				hopts.Limit = maxPubs + 1
-			}
-		}
-		hr, err := eng.History(ctx, c.project.Name, p.ch, hopts)
-		if err != nil {
-			undo()
-			return nil, nil, fmt.Errorf("history: %w", err)
-		}
-		res.Epoch, res.Offset = hr.Position.Epoch, hr.Position.Offset
-		if recovering {
-			res.WasRecovering = true
-			res.Recovered, res.Publications = recoverMissed(p.req, hr, maxPubs)
-			if p.req.Epoch != "" && p.req.Epoch != hr.Position.Epoch && hr.Position.Offset > 0 {
-				// The stream was lost (e.g. Redis restarted empty): the client's
-				// position cannot be recovered, but everything the new stream
-				// holds can still be delivered, when it is complete from its start.
-				hopts.Since = &engine.StreamPosition{Offset: 0, Epoch: hr.Position.Epoch}
-				fresh, err := eng.History(ctx, c.project.Name, p.ch, hopts)
-				if err != nil {
-					undo()
-					return nil, nil, fmt.Errorf("history: %w", err)
-				}
-				_, res.Publications = recoverMissed(&protocol.SubscribeRequest{Epoch: fresh.Position.Epoch}, fresh, maxPubs)
-				res.Epoch, res.Offset = fresh.Position.Epoch, fresh.Position.Offset
-			}
-		}
+	if err := c.readPosition(ctx, p, s, res); err != nil {
+		undo()
+		return nil, nil, err
 	}
 	s.epoch, s.offset = res.Epoch, res.Offset
 	if opts.Presence {
