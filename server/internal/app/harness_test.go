@@ -21,6 +21,7 @@ import (
 	"github.com/centrifugehq/centrifuge/server/internal/app"
 	"github.com/centrifugehq/centrifuge/server/internal/auth"
 	"github.com/centrifugehq/centrifuge/server/internal/config"
+	"github.com/centrifugehq/centrifuge/server/internal/duration"
 	"github.com/centrifugehq/centrifuge/server/internal/protocol"
 	"github.com/centrifugehq/centrifuge/server/internal/structure"
 )
@@ -33,7 +34,7 @@ const (
 	waitTimeout = 5 * time.Second
 )
 
-func dur(d time.Duration) structure.Duration { return structure.Duration(d) }
+func dur(d time.Duration) duration.Duration { return duration.Duration(d) }
 
 // testConfig is a config with two projects and a range of channel options.
 func testConfig() config.Config {

@@ -12,7 +12,6 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/centrifugehq/centrifuge/server/internal/api"
 	"github.com/centrifugehq/centrifuge/server/internal/channel"
 	"github.com/centrifugehq/centrifuge/server/internal/engine"
 	"github.com/centrifugehq/centrifuge/server/internal/hub"
@@ -463,7 +462,7 @@ func (c *Client) clientInfo(s *sub) *engine.ClientInfo {
 }
 
 // ServerRefresh applies a server API refresh.
-func (c *Client) ServerRefresh(opts api.RefreshOptions) {
+func (c *Client) ServerRefresh(opts hub.RefreshOptions) {
 	if opts.Expired {
 		c.close(protocol.DisconnectExpired, true)
 		return
@@ -621,4 +620,9 @@ func (c *Client) proj() *structure.Project {
 		return p
 	}
 	return c.project
+}
+
+// resolveChannel parses ch and returns its options in the connection's project.
+func (c *Client) resolveChannel(ch string) (channel.Name, structure.ChannelOptions, error) {
+	return c.proj().ResolveChannel(ch, c.node.ClientConfig().MaxChannelLength)
 }

@@ -86,7 +86,7 @@ func (c *Client) handleConnect(ctx context.Context, req *protocol.ConnectRequest
 	}
 	var subs []*sub
 	for _, ch := range cr.channels {
-		name, opts, err := c.node.ResolveChannel(c.proj(), ch)
+		name, opts, err := c.resolveChannel(ch)
 		if err != nil {
 			c.log().Warn("server-side channel refused", "channel", ch, "err", err)
 			continue
@@ -144,361 +144,11 @@ func (c *Client) connectByToken(ctx context.Context, token string) (credentials,
 	return credentials{user: claims.User, info: claims.Info, expireAt: claims.ExpireAt, channels: claims.Channels, token: token}, nil
 }
 
-type subParams struct {
-	ch         string
-	name       channelName
-	opts       channelOptions
-	chanInfo   []byte
-	expireAt   int64
-	serverSide bool
-	req        *protocol.SubscribeRequest
-	// proxied: the subscribe proxy allowed it; data goes in the reply, and at
-	// expireAt the client is unsubscribed to resubscribe (asking again).
-	proxied bool
-	data    []byte
-}
-
-// prepareSub registers a subscription in the subscribing state (deliveries are
-// buffered), reads the stream position and recovers missed publications, adds
-// presence and publishes the join. The caller queues the reply and then calls
-// activateLocked, so buffered deliveries follow the reply.
-func (c *Client) prepareSub(ctx context.Context, p subParams) (*sub, *protocol.SubscribeResult, error) {
-	cfg := c.node.ClientConfig()
-	eng := c.node.Engine()
-	opts := p.opts
-	s := &sub{
-		ch:          p.ch,
-		name:        p.name,
-		opts:        opts,
-		chanInfo:    p.chanInfo,
-		joinLeave:   opts.JoinLeave && (p.req.JoinLeave || opts.ForcePushJoinLeave),
-		recoverable: opts.HistoryEnabled() && (opts.ForceRecovery || p.req.Recoverable),
-		serverSide:  p.serverSide,
-		expireAt:    p.expireAt,
-		proxied:     p.proxied,
-		subscribing: true,
-	}
-	c.mu.Lock()
-	for done := c.removing[p.ch]; done != nil; done = c.removing[p.ch] {
-		// The previous subscription to the channel is still being removed
-		// (insufficientLocked): the hub must forget it first.
-		c.mu.Unlock()
-		select {
-		case <-done:
-		case <-ctx.Done():
-			return nil, nil, ctx.Err()
-		}
-		c.mu.Lock()
-	}
-	switch {
-	case c.status == statusClosed:
-		c.mu.Unlock()
-		return nil, nil, errClosed
-	case c.subs[p.ch] != nil:
-		c.mu.Unlock()
-		return nil, nil, protocol.ErrAlreadySubscribed
-	case cfg.MaxSubscriptions > 0 && len(c.subs) >= cfg.MaxSubscriptions:
-		c.mu.Unlock()
-		c.node.Stats().SubscriptionLimit.Add(1)
-		return nil, nil, errSubLimit
-	}
-	c.subs[p.ch] = s
-	s.live = true
-	c.mu.Unlock()
-
-	undo := func() {
-		c.mu.Lock()
-		c.dropSubLocked(s)
-		c.mu.Unlock()
-		c.removeSub(context.Background(), s)
-	}
-	if err := c.node.AddSub(c.project.Name, p.ch, subConn{c, s}); err != nil {
-		undo()
-		return nil, nil, fmt.Errorf("broker subscribe: %w", err)
-	}
-	res := &protocol.SubscribeResult{Recoverable: s.recoverable, Data: p.data}
-	positioned := opts.HistoryEnabled() && p.req.Positioned
-	if s.recoverable || positioned {
-		res.Positioned = positioned
-		hopts := engine.HistoryOptions{Limit: 0}
-		recovering := s.recoverable && p.req.Recover
-		maxPubs := cfg.HistoryMaxLimit
-		if recovering {
-			hopts.Since = &engine.StreamPosition{Offset: p.req.Offset, Epoch: p.req.Epoch}
-			hopts.Limit = -1
-			if maxPubs > 0 {
-				hopts.Limit = maxPubs + 1
-			}
-		}
-		hr, err := eng.History(ctx, c.project.Name, p.ch, hopts)
-		if err != nil {
-			undo()
-			return nil, nil, fmt.Errorf("history: %w", err)
-		}
-		res.Epoch, res.Offset = hr.Position.Epoch, hr.Position.Offset
-		if recovering {
-			res.WasRecovering = true
-			res.Recovered, res.Publications = recoverMissed(p.req, hr, maxPubs)
-			if p.req.Epoch != "" && p.req.Epoch != hr.Position.Epoch && hr.Position.Offset > 0 {
-				// The stream was lost (e.g. Redis restarted empty): the client's
-				// position cannot be recovered, but everything the new stream
-				// holds can still be delivered, when it is complete from its start.
-				hopts.Since = &engine.StreamPosition{Offset: 0, Epoch: hr.Position.Epoch}
-				fresh, err := eng.History(ctx, c.project.Name, p.ch, hopts)
-				if err != nil {
-					undo()
-					return nil, nil, fmt.Errorf("history: %w", err)
-				}
-				_, res.Publications = recoverMissed(&protocol.SubscribeRequest{Epoch: fresh.Position.Epoch}, fresh, maxPubs)
-				res.Epoch, res.Offset = fresh.Position.Epoch, fresh.Position.Offset
-			}
-		}
-	}
-	s.epoch, s.offset = res.Epoch, res.Offset
-	if opts.Presence {
-		if err := eng.AddPresence(ctx, c.project.Name, p.ch, c.id, c.clientInfo(s), c.presenceTTL()); err != nil {
-			undo()
-			return nil, nil, fmt.Errorf("add presence: %w", err)
-		}
-	}
-	if opts.JoinLeave {
-		if err := eng.PublishJoin(ctx, c.project.Name, p.ch, c.clientInfo(s)); err != nil {
-			c.log().Warn("publish join", "channel", p.ch, "err", err)
-		}
-	}
-	if !p.proxied {
-		res.Expires, res.TTL = expiry(p.expireAt)
-	}
-	if c.isClosed() {
-		// close() may have run before AddSub: make sure nothing is left behind.
-		c.removeSub(context.Background(), s)
-		return nil, nil, errClosed
-	}
-	c.mu.Lock()
-	c.setSubExpireLocked(s, p.expireAt)
-	c.mu.Unlock()
-	return s, res, nil
-}
-
-// recoverMissed decides whether every publication after the client's position is
-// available; if not, no publications are returned and recovered is false, so the
-// client knows to reload state: never a silent gap.
-func recoverMissed(req *protocol.SubscribeRequest, hr engine.HistoryResult, maxPubs int) (bool, []*protocol.Publication) {
-	top := hr.Position
-	if req.Epoch != "" && req.Epoch != top.Epoch {
-		return false, nil
-	}
-	if req.Offset > top.Offset {
-		return false, nil
-	}
-	missed := top.Offset - req.Offset
-	if maxPubs > 0 && missed > uint64(maxPubs) {
-		return false, nil
-	}
-	if uint64(len(hr.Publications)) != missed {
-		return false, nil
-	}
-	pubs := make([]*protocol.Publication, len(hr.Publications))
-	for i, pub := range hr.Publications {
-		if pub.Offset != req.Offset+uint64(i)+1 {
-			return false, nil
-		}
-		pubs[i] = hub.ProtoPublication(pub)
-	}
-	return true, pubs
-}
-
-// activateLocked (c.mu held, after the subscribe reply was queued) flushes the
-// deliveries buffered while subscribing, skipping publications the reply
-// already carried, and switches the subscription to live delivery.
-func (c *Client) activateLocked(s *sub) {
-	if !s.subscribing {
-		return
-	}
-	s.subscribing = false
-	buf := s.buffer
-	s.buffer = nil
-	for _, b := range buf {
-		c.deliverLocked(s, b.frame, b.pos, b.kind)
-	}
-}
-
-// Deliver queues a push frame for a subscribed channel.
-func (c *Client) Deliver(ch string, frame []byte, pos engine.StreamPosition, kind hub.Kind) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if s := c.subs[ch]; s != nil {
-		c.deliverToLocked(s, frame, pos, kind)
-	}
-}
-
-// subConn is how a subscription is registered in the hub: the connection,
-// and the subscription a delivery is for, so that delivering needs no lookup
-// by channel name.
-type subConn struct {
-	*Client
-	s *sub
-}
-
-// Deliver queues a frame for the subscription, unless it has ended.
-func (r subConn) Deliver(_ string, frame []byte, pos engine.StreamPosition, kind hub.Kind) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.deliverToLocked(r.s, frame, pos, kind)
-}
-
-// deliverToLocked (c.mu held) queues a frame for s, buffers it while s is
-// subscribing, and drops it once s has ended or the connection closed.
-func (c *Client) deliverToLocked(s *sub, frame []byte, pos engine.StreamPosition, kind hub.Kind) {
-	if !s.live || c.status == statusClosed {
-		return
-	}
-	if s.subscribing {
-		s.buffer = append(s.buffer, buffered{frame: frame, pos: pos, kind: kind})
-		return
-	}
-	c.deliverLocked(s, frame, pos, kind)
-}
-
-// dropSubLocked (c.mu held) removes s from c.subs if it is there; it
-// reports whether it was.
-func (c *Client) dropSubLocked(s *sub) bool {
-	if c.subs[s.ch] != s {
-		return false
-	}
-	s.live = false
-	delete(c.subs, s.ch)
-	return true
-}
-
-// deliverLocked (c.mu held) queues a frame for a live subscription. For a
-// recoverable subscription it keeps the stream position: a publication
-// already covered is dropped, and a gap or a new epoch (publications lost
-// between nodes) makes the client resubscribe and recover.
-func (c *Client) deliverLocked(s *sub, frame []byte, pos engine.StreamPosition, kind hub.Kind) {
-	if kind != hub.KindPublication {
-		if s.joinLeave {
-			c.enqueue(frame)
-		}
-		return
-	}
-	if s.recoverable && pos.Offset != 0 {
-		switch {
-		case pos.Epoch != s.epoch || pos.Offset > s.offset+1:
-			c.insufficientLocked(s)
-			return
-		case pos.Offset <= s.offset:
-			return // the subscribe reply already carried it
-		}
-		s.offset = pos.Offset
-	}
-	c.enqueue(frame)
-}
-
-// insufficientLocked (c.mu held) ends a subscription whose stream has a gap
-// with unsubscribe code 2500: the client resubscribes and recovers.
-func (c *Client) insufficientLocked(s *sub) {
-	if !c.dropSubLocked(s) {
-		return
-	}
-	frame, err := protocol.EncodePush(&protocol.Push{Channel: s.ch, Unsubscribe: &protocol.Unsubscribe{
-		Code: protocol.UnsubscribeCodeInsufficient, Reason: "insufficient state",
-	}})
-	if err == nil {
-		c.enqueue(frame)
-	}
-	// The removal runs apart (c.mu is held, and so may be the hub's fan-out
-	// lock); until it has run, a new subscription to the channel waits
-	// (prepareSub), or this removal would take its hub entry and presence.
-	done := make(chan struct{})
-	if c.removing == nil {
-		c.removing = map[string]chan struct{}{}
-	}
-	c.removing[s.ch] = done
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
-		defer cancel()
-		c.removeSub(ctx, s)
-		c.mu.Lock()
-		if c.removing[s.ch] == done {
-			delete(c.removing, s.ch)
-		}
-		c.mu.Unlock()
-		close(done)
-	}()
-}
-
-// InsufficientState makes every recoverable subscription resubscribe and recover.
-func (c *Client) InsufficientState() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for _, s := range c.subs {
-		if s.recoverable && !s.subscribing {
-			c.insufficientLocked(s)
-		}
-	}
-}
-
-// removeSub undoes a subscription in the hub, presence, and publishes the leave.
-// It runs once per subscription.
-func (c *Client) removeSub(ctx context.Context, s *sub) {
-	if !s.removed.CompareAndSwap(false, true) {
-		return
-	}
-	c.mu.Lock()
-	if s.expireTimer != nil {
-		s.expireTimer.Stop()
-	}
-	c.mu.Unlock()
-	c.node.RemoveSub(c.project.Name, s.ch, c)
-	eng := c.node.Engine()
-	if s.opts.Presence {
-		if err := eng.RemovePresence(ctx, c.project.Name, s.ch, c.id, c.User()); err != nil {
-			c.log().Warn("remove presence", "channel", s.ch, "err", err)
-		}
-	}
-	if s.opts.JoinLeave {
-		if err := eng.PublishLeave(ctx, c.project.Name, s.ch, c.clientInfo(s)); err != nil {
-			c.log().Warn("publish leave", "channel", s.ch, "err", err)
-		}
-	}
-}
-
-// setSubExpireLocked schedules disconnect 3006 a grace delay after a
-// subscription token expires without sub_refresh.
-func (c *Client) setSubExpireLocked(s *sub, expireAt int64) {
-	s.expireAt = expireAt
-	if s.expireTimer != nil {
-		s.expireTimer.Stop()
-		s.expireTimer = nil
-	}
-	if expireAt <= 0 {
-		return
-	}
-	if s.proxied {
-		// The client cannot refresh it: it resubscribes, and the proxy is asked again.
-		s.expireTimer = time.AfterFunc(time.Until(time.Unix(expireAt, 0)), func() {
-			c.expireSub(s)
-		})
-		return
-	}
-	delay := time.Until(time.Unix(expireAt, 0)) + c.node.ClientConfig().ExpiredSubCloseDelay.D()
-	s.expireTimer = time.AfterFunc(delay, func() {
-		c.mu.Lock()
-		exp := s.expireAt
-		current := c.subs[s.ch] == s
-		c.mu.Unlock()
-		if current && exp > 0 && exp <= time.Now().Unix() {
-			c.close(protocol.DisconnectSubExpired, true)
-		}
-	})
-}
-
 func (c *Client) handleSubscribe(ctx context.Context, req *protocol.SubscribeRequest) (*protocol.Reply, func(), error) {
 	if req.Channel == "" {
 		return nil, nil, protocol.ErrBadRequest.WithMessage("channel required")
 	}
-	name, opts, err := c.node.ResolveChannel(c.proj(), req.Channel)
+	name, opts, err := c.resolveChannel(req.Channel)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -563,99 +213,6 @@ func (c *Client) handleSubscribe(ctx context.Context, req *protocol.SubscribeReq
 	return &protocol.Reply{Subscribe: res}, func() { c.activateLocked(s) }, nil
 }
 
-// expireSub ends a subscription the subscribe proxy granted until its
-// expire_at, with unsubscribe code 2501: the client resubscribes.
-func (c *Client) expireSub(s *sub) {
-	c.mu.Lock()
-	exp := s.expireAt
-	current := c.subs[s.ch] == s
-	c.mu.Unlock()
-	if current && exp > 0 && exp <= time.Now().Unix() {
-		c.ServerUnsubscribe(s.ch, protocol.UnsubscribeCodeExpired, "subscription expired")
-	}
-}
-
-// ServerSubscribe subscribes the connection on the server's initiative (server
-// API subscribe) and tells the client with a subscribe push.
-func (c *Client) ServerSubscribe(ch string, ss hub.ServerSubscription) {
-	go func() {
-		c.opMu.Lock()
-		defer c.opMu.Unlock()
-		name, opts, err := c.node.ResolveChannel(c.proj(), ch)
-		if err != nil {
-			c.log().Warn("server subscribe", "channel", ch, "err", err)
-			return
-		}
-		opts = hub.OverrideOptions(opts, ss.Override)
-		req := &protocol.SubscribeRequest{
-			JoinLeave:  ss.Override.JoinLeave != nil && *ss.Override.JoinLeave,
-			Positioned: ss.Override.ForcePositioning != nil && *ss.Override.ForcePositioning,
-		}
-		if sp := ss.RecoverSince; sp != nil {
-			req.Recover, req.Recoverable, req.Epoch, req.Offset = true, true, sp.Epoch, sp.Offset
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
-		defer cancel()
-		s, res, err := c.prepareSub(ctx, subParams{ch: ch, name: name, opts: opts, chanInfo: ss.Info, serverSide: true, req: req})
-		if err != nil {
-			if errors.Is(err, errSubLimit) {
-				c.log().Warn("server subscribe refused: subscription limit reached", "channel", ch)
-				return
-			}
-			if !errors.Is(err, errClosed) && !errors.Is(err, protocol.ErrAlreadySubscribed) {
-				c.log().Warn("server subscribe", "channel", ch, "err", err)
-			}
-			return
-		}
-		frame, err := protocol.EncodePush(&protocol.Push{Channel: ch, Subscribe: &protocol.Subscribe{
-			Recoverable: res.Recoverable, Epoch: res.Epoch, Offset: res.Offset, Positioned: res.Positioned, Data: ss.Data,
-		}})
-		if err != nil {
-			c.log().Error("encode subscribe push", "err", err)
-			return
-		}
-		// Recovered publications (recover_since) follow the subscribe push.
-		frames := [][]byte{frame}
-		for _, pub := range res.Publications {
-			f, err := protocol.AppendPublicationPush(nil, ch, pub)
-			if err != nil {
-				c.log().Error("encode recovered publication", "err", err)
-				return
-			}
-			frames = append(frames, f)
-		}
-		c.mu.Lock()
-		for _, f := range frames {
-			c.enqueue(f)
-		}
-		c.activateLocked(s)
-		c.mu.Unlock()
-	}()
-}
-
-// ServerUnsubscribe removes a subscription and tells the client.
-func (c *Client) ServerUnsubscribe(ch string, code uint32, reason string) {
-	go func() {
-		c.opMu.Lock()
-		defer c.opMu.Unlock()
-		c.mu.Lock()
-		s := c.subs[ch]
-		if s == nil || c.status == statusClosed {
-			c.mu.Unlock()
-			return
-		}
-		c.dropSubLocked(s)
-		frame, err := protocol.EncodePush(&protocol.Push{Channel: ch, Unsubscribe: &protocol.Unsubscribe{Code: code, Reason: reason}})
-		if err == nil {
-			c.enqueue(frame)
-		}
-		c.mu.Unlock()
-		ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
-		defer cancel()
-		c.removeSub(ctx, s)
-	}()
-}
-
 func (c *Client) handleUnsubscribe(ctx context.Context, req *protocol.UnsubscribeRequest) (*protocol.Reply, error) {
 	if req.Channel == "" {
 		return nil, protocol.ErrBadRequest.WithMessage("channel required")
@@ -689,7 +246,7 @@ func (c *Client) handlePublish(ctx context.Context, req *protocol.PublishRequest
 	if err := c.dataAllowed(req.Data); err != nil {
 		return nil, err
 	}
-	name, opts, err := c.node.ResolveChannel(c.proj(), req.Channel)
+	name, opts, err := c.resolveChannel(req.Channel)
 	if err != nil {
 		return nil, err
 	}
@@ -705,7 +262,7 @@ func (c *Client) handlePublish(ctx context.Context, req *protocol.PublishRequest
 	case opts.AllowUserLimitedChannels && !name.UserAllowed(user):
 		return nil, protocol.ErrPermissionDenied
 	}
-	po := hub.PublishOptionsFor(opts)
+	var po hub.PublishOptions
 	data := []byte(req.Data)
 	if proxied {
 		var r publishProxyResult
@@ -722,13 +279,11 @@ func (c *Client) handlePublish(ctx context.Context, req *protocol.PublishRequest
 			}
 			data = d
 		}
-		if r.SkipHistory {
-			po = hub.PublishOptionsFor(channelOptions{})
-		}
+		po.SkipHistory = r.SkipHistory
 	}
 	po.ClientInfo = c.clientInfo(nil)
-	if _, _, err := c.node.Engine().Publish(ctx, c.project.Name, req.Channel, data, po); err != nil {
-		return nil, fmt.Errorf("publish: %w", err)
+	if _, err := c.node.Channel(c.proj(), req.Channel, opts).Publish(ctx, data, po); err != nil {
+		return nil, err
 	}
 	return &protocol.Reply{Publish: &protocol.PublishResult{}}, nil
 }
@@ -744,25 +299,30 @@ func (c *Client) readAllowed(ch string, enabled, allowForClient bool) error {
 	return nil
 }
 
-// presenceAllowed checks a presence or presence_stats request.
-func (c *Client) presenceAllowed(ch string) error {
+// presenceChannel checks a presence or presence_stats request and returns
+// its channel.
+func (c *Client) presenceChannel(ch string) (hub.Channel, error) {
 	if ch == "" {
-		return protocol.ErrBadRequest.WithMessage("channel required")
+		return hub.Channel{}, protocol.ErrBadRequest.WithMessage("channel required")
 	}
-	_, opts, err := c.node.ResolveChannel(c.proj(), ch)
+	_, opts, err := c.resolveChannel(ch)
 	if err != nil {
-		return err
+		return hub.Channel{}, err
 	}
-	return c.readAllowed(ch, opts.Presence, opts.AllowPresenceForClient)
+	if err := c.readAllowed(ch, opts.Presence, opts.AllowPresenceForClient); err != nil {
+		return hub.Channel{}, err
+	}
+	return c.node.Channel(c.proj(), ch, opts), nil
 }
 
 func (c *Client) handlePresence(ctx context.Context, req *protocol.PresenceRequest) (*protocol.Reply, error) {
-	if err := c.presenceAllowed(req.Channel); err != nil {
+	ch, err := c.presenceChannel(req.Channel)
+	if err != nil {
 		return nil, err
 	}
-	p, err := c.node.Engine().Presence(ctx, c.project.Name, req.Channel)
+	p, err := ch.Presence(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("presence: %w", err)
+		return nil, err
 	}
 	out := make(map[string]*protocol.ClientInfo, len(p))
 	for id, info := range p {
@@ -772,12 +332,13 @@ func (c *Client) handlePresence(ctx context.Context, req *protocol.PresenceReque
 }
 
 func (c *Client) handlePresenceStats(ctx context.Context, req *protocol.PresenceStatsRequest) (*protocol.Reply, error) {
-	if err := c.presenceAllowed(req.Channel); err != nil {
+	ch, err := c.presenceChannel(req.Channel)
+	if err != nil {
 		return nil, err
 	}
-	st, err := c.node.Engine().PresenceStats(ctx, c.project.Name, req.Channel)
+	st, err := ch.PresenceStats(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("presence stats: %w", err)
+		return nil, err
 	}
 	return &protocol.Reply{PresenceStats: &protocol.PresenceStatsResult{
 		NumClients: uint32(st.NumClients), NumUsers: uint32(st.NumUsers),
@@ -788,7 +349,7 @@ func (c *Client) handleHistory(ctx context.Context, req *protocol.HistoryRequest
 	if req.Channel == "" {
 		return nil, protocol.ErrBadRequest.WithMessage("channel required")
 	}
-	_, opts, err := c.node.ResolveChannel(c.proj(), req.Channel)
+	_, opts, err := c.resolveChannel(req.Channel)
 	if err != nil {
 		return nil, err
 	}
@@ -799,7 +360,7 @@ func (c *Client) handleHistory(ctx context.Context, req *protocol.HistoryRequest
 	if req.Since != nil {
 		hopts.Since = &engine.StreamPosition{Offset: req.Since.Offset, Epoch: req.Since.Epoch}
 	}
-	hr, err := c.node.History(ctx, c.project.Name, req.Channel, hopts)
+	hr, err := c.node.Channel(c.proj(), req.Channel, opts).History(ctx, hopts)
 	if err != nil {
 		return nil, err
 	}

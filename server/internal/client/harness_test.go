@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/centrifugehq/centrifuge/server/internal/config"
+	"github.com/centrifugehq/centrifuge/server/internal/duration"
 	"github.com/centrifugehq/centrifuge/server/internal/engine"
 	"github.com/centrifugehq/centrifuge/server/internal/hub"
 	"github.com/centrifugehq/centrifuge/server/internal/nodetest"
@@ -35,7 +36,7 @@ func newTestNode(t *testing.T, edit func(*config.Client)) *hub.Node {
 			AllowSubscribeForClient: true,
 			AllowPublishForClient:   true,
 			HistorySize:             100,
-			HistoryTTL:              structure.Duration(time.Minute),
+			HistoryTTL:              duration.Duration(time.Minute),
 		},
 		Client: edit,
 	})

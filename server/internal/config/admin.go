@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/centrifugehq/centrifuge/server/internal/structure"
+	"github.com/centrifugehq/centrifuge/server/internal/duration"
 )
 
 // Structure store types (Store.Type).
@@ -44,20 +44,20 @@ type Admin struct {
 	// hex SHA-256 of it.
 	Tokens []string `yaml:"tokens,omitempty"`
 	// SessionTTL is how long a login lasts.
-	SessionTTL structure.Duration `yaml:"session_ttl"`
+	SessionTTL duration.Duration `yaml:"session_ttl"`
 	// LoginAttempts failed logins per remote address are allowed within
 	// LoginWindow; more are refused (HTTP 429) until the window passes.
-	LoginAttempts int                `yaml:"login_attempts"`
-	LoginWindow   structure.Duration `yaml:"login_window"`
+	LoginAttempts int               `yaml:"login_attempts"`
+	LoginWindow   duration.Duration `yaml:"login_window"`
 }
 
 // DefaultAdmin is the admin section's default.
 func DefaultAdmin() Admin {
 	return Admin{
 		Enabled:       true,
-		SessionTTL:    structure.Duration(12 * time.Hour),
+		SessionTTL:    duration.Duration(12 * time.Hour),
 		LoginAttempts: 5,
-		LoginWindow:   structure.Duration(time.Minute),
+		LoginWindow:   duration.Duration(time.Minute),
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/centrifugehq/centrifuge/server/internal/duration"
 	"github.com/centrifugehq/centrifuge/server/internal/structure"
 )
 
@@ -76,7 +77,7 @@ type HTTP struct {
 	// would: clients fall back to the HTTP transports. Meant for tests.
 	DisableWebSocket bool `yaml:"disable_websocket"`
 	// ShutdownTimeout bounds the graceful shutdown.
-	ShutdownTimeout structure.Duration `yaml:"shutdown_timeout"`
+	ShutdownTimeout duration.Duration `yaml:"shutdown_timeout"`
 }
 
 // ListenAddr returns Address and Port joined as "host:port".
@@ -151,7 +152,7 @@ type Graphite struct {
 	// Prefix starts every path; the node name follows it.
 	Prefix string `yaml:"prefix"`
 	// Interval between sends.
-	Interval structure.Duration `yaml:"interval"`
+	Interval duration.Duration `yaml:"interval"`
 	// MaxPacketSize bounds one datagram, in bytes.
 	MaxPacketSize int `yaml:"max_packet_size"`
 }
@@ -162,10 +163,10 @@ type Graphite struct {
 type SockJS struct {
 	// HeartbeatDelay is how often an idle SockJS session gets a heartbeat
 	// frame, so proxies keep its long-lived requests open.
-	HeartbeatDelay structure.Duration `yaml:"heartbeat_delay"`
+	HeartbeatDelay duration.Duration `yaml:"heartbeat_delay"`
 	// DisconnectDelay closes a session whose client has had no receiving
 	// request (poll or stream) open for this long.
-	DisconnectDelay structure.Duration `yaml:"disconnect_delay"`
+	DisconnectDelay duration.Duration `yaml:"disconnect_delay"`
 	// ClientURL is the sockjs-client script that the iframe-based transports
 	// (iframe-htmlfile, iframe-eventsource, iframe-xhr-polling) load; it must be
 	// the version the page uses.
@@ -175,19 +176,19 @@ type SockJS struct {
 // Client configures client connections, for every project.
 type Client struct {
 	// PingInterval is how often the server pings a connection.
-	PingInterval structure.Duration `yaml:"ping_interval"`
+	PingInterval duration.Duration `yaml:"ping_interval"`
 	// PongTimeout is how long the server waits for the pong (then disconnect
 	// 3012); it must be shorter than PingInterval.
-	PongTimeout structure.Duration `yaml:"pong_timeout"`
+	PongTimeout duration.Duration `yaml:"pong_timeout"`
 	// ConnectTimeout closes connections that send no connect command in time
 	// (stale).
-	ConnectTimeout structure.Duration `yaml:"connect_timeout"`
+	ConnectTimeout duration.Duration `yaml:"connect_timeout"`
 	// ExpiredCloseDelay is the grace after a connection's token expires before
 	// disconnect 3005, to let the client refresh.
-	ExpiredCloseDelay structure.Duration `yaml:"expired_close_delay"`
+	ExpiredCloseDelay duration.Duration `yaml:"expired_close_delay"`
 	// ExpiredSubCloseDelay is the same for subscription tokens (unsubscribe or
 	// disconnect 3006).
-	ExpiredSubCloseDelay structure.Duration `yaml:"expired_sub_close_delay"`
+	ExpiredSubCloseDelay duration.Duration `yaml:"expired_sub_close_delay"`
 	// MaxFrameSize caps one incoming frame, in bytes.
 	MaxFrameSize int `yaml:"max_frame_size"`
 	// MaxChannelLength caps a channel name, in bytes.
@@ -216,10 +217,10 @@ type Client struct {
 	// returns.
 	HistoryMaxLimit int `yaml:"history_max_limit"`
 	// PresenceUpdateInterval is how often a connection refreshes its presence.
-	PresenceUpdateInterval structure.Duration `yaml:"presence_update_interval"`
+	PresenceUpdateInterval duration.Duration `yaml:"presence_update_interval"`
 	// PresenceTTL is how long a presence entry lives without a refresh; it
 	// must be longer than PresenceUpdateInterval.
-	PresenceTTL structure.Duration `yaml:"presence_ttl"`
+	PresenceTTL duration.Duration `yaml:"presence_ttl"`
 }
 
 // Default returns the configuration used for every key that no layer sets.
@@ -269,7 +270,7 @@ func Default() Config {
 	}
 }
 
-func seconds(n int) structure.Duration { return structure.Duration(time.Duration(n) * time.Second) }
+func seconds(n int) duration.Duration { return duration.Duration(time.Duration(n) * time.Second) }
 
 // Validate checks every section and the projects, reporting all problems it
 // finds at once.
@@ -346,7 +347,7 @@ func (c *Config) Validate() error {
 	cl := c.Client
 	positive := []struct {
 		key string
-		d   structure.Duration
+		d   duration.Duration
 	}{
 		{"ping_interval", cl.PingInterval},
 		{"pong_timeout", cl.PongTimeout},

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/centrifugehq/centrifuge/server/internal/config"
+	"github.com/centrifugehq/centrifuge/server/internal/duration"
 	"github.com/centrifugehq/centrifuge/server/internal/structure"
 )
 
@@ -100,8 +101,8 @@ func TestLoadYAMLKeepsDefaults(t *testing.T) {
 	}
 	want := config.Default()
 	want.HTTP.Port = 9000
-	want.Client.PingInterval = structure.Duration(10 * time.Second)
-	want.Client.PongTimeout = structure.Duration(2 * time.Second)
+	want.Client.PingInterval = duration.Duration(10 * time.Second)
+	want.Client.PongTimeout = duration.Duration(2 * time.Second)
 	got := cfg
 	got.Projects = nil
 	if !reflect.DeepEqual(got, want) {

@@ -77,7 +77,7 @@ func withFile(name, msg string) string {
 var yamlUnmarshalerType = reflect.TypeFor[yaml.Unmarshaler]()
 
 // checkNode walks a YAML node against the Go type it decodes into and
-// reports unknown keys and values a custom unmarshaler (structure.Duration)
+// reports unknown keys and values a custom unmarshaler (duration.Duration)
 // rejects, with their line. Type mismatches are left to the decoder, whose
 // errors carry the line already.
 func checkNode(n *yaml.Node, t reflect.Type, path string, report func(line int, msg string)) {

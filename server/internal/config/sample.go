@@ -12,6 +12,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/centrifugehq/centrifuge/server/internal/duration"
 	"github.com/centrifugehq/centrifuge/server/internal/structure"
 )
 
@@ -42,7 +43,7 @@ func Sample() (Config, error) {
 			Presence:                 true,
 			JoinLeave:                true,
 			HistorySize:              100,
-			HistoryTTL:               structure.Duration(300 * time.Second),
+			HistoryTTL:               duration.Duration(300 * time.Second),
 			AllowSubscribeForClient:  true,
 			AllowUserLimitedChannels: true,
 		},
@@ -52,7 +53,7 @@ func Sample() (Config, error) {
 				Presence:                true,
 				JoinLeave:               true,
 				HistorySize:             10,
-				HistoryTTL:              structure.Duration(60 * time.Second),
+				HistoryTTL:              duration.Duration(60 * time.Second),
 				ForceRecovery:           true,
 				AllowSubscribeForClient: true,
 			},

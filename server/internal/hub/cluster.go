@@ -8,8 +8,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-
-	"github.com/centrifugehq/centrifuge/server/internal/api"
 )
 
 // Nodes find each other through the engine's control channel: each node
@@ -37,7 +35,7 @@ type nodeWire struct {
 }
 
 type nodeEntry struct {
-	info api.NodeInfo
+	info NodeInfo
 	seen time.Time
 }
 
@@ -105,7 +103,7 @@ func (n *Node) handleClusterControl(c control) bool {
 		if c.Op == "node_leave" {
 			delete(n.cluster.nodes, w.UID)
 		} else {
-			n.cluster.nodes[w.UID] = nodeEntry{seen: time.Now(), info: api.NodeInfo{
+			n.cluster.nodes[w.UID] = nodeEntry{seen: time.Now(), info: NodeInfo{
 				UID: w.UID, Name: w.Name, Version: w.Version, NumClients: w.NumClients, NumUsers: w.NumUsers,
 				NumSubs: w.NumSubs, NumChannels: w.NumChannels, Uptime: time.Duration(w.UptimeSec) * time.Second,
 				Metrics: w.Metrics,
@@ -157,10 +155,10 @@ func (n *Node) numNodes() int {
 }
 
 // liveNodes returns the nodes heard from recently; this one always included.
-func (n *Node) liveNodes() []api.NodeInfo {
+func (n *Node) liveNodes() []NodeInfo {
 	now := time.Now()
 	self := n.localInfo()
-	out := []api.NodeInfo{self}
+	out := []NodeInfo{self}
 	n.cluster.mu.Lock()
 	for id, e := range n.cluster.nodes {
 		if now.Sub(e.seen) > heartbeatExpire {

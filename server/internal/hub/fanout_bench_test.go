@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/centrifugehq/centrifuge/server/internal/api"
 	"github.com/centrifugehq/centrifuge/server/internal/client"
 	"github.com/centrifugehq/centrifuge/server/internal/config"
 	"github.com/centrifugehq/centrifuge/server/internal/engine"
@@ -107,7 +106,7 @@ func BenchmarkFanout(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			for range b.N {
-				if _, err := node.Publish(ctx, "default", "bench", benchData, api.PublishOptions{}); err != nil {
+				if _, err := node.Publish(ctx, "default", "bench", benchData, hub.PublishOptions{}); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -133,7 +132,7 @@ func (c *countConn) Deliver(string, []byte, engine.StreamPosition, hub.Kind) {
 func (c *countConn) ServerSubscribe(string, hub.ServerSubscription) {}
 func (c *countConn) ServerUnsubscribe(string, uint32, string)       {}
 func (c *countConn) Disconnect(protocol.Disconnect)                 {}
-func (c *countConn) ServerRefresh(api.RefreshOptions)               {}
+func (c *countConn) ServerRefresh(hub.RefreshOptions)               {}
 func (c *countConn) InsufficientState()                             {}
 
 // BenchmarkHandlePublication is the hub's fan-out alone: encode the push

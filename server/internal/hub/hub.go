@@ -7,7 +7,6 @@ import (
 	"hash/maphash"
 	"sync"
 
-	"github.com/centrifugehq/centrifuge/server/internal/api"
 	"github.com/centrifugehq/centrifuge/server/internal/engine"
 	"github.com/centrifugehq/centrifuge/server/internal/protocol"
 )
@@ -28,7 +27,7 @@ type ServerSubscription struct {
 	Data         []byte
 	Info         []byte
 	RecoverSince *engine.StreamPosition
-	Override     api.ChannelOverride
+	Override     ChannelOverride
 }
 
 // Conn is a client connection as the hub sees it. Every method must return
@@ -49,7 +48,7 @@ type Conn interface {
 	// Disconnect closes the connection with d.
 	Disconnect(d protocol.Disconnect)
 	// ServerRefresh changes the connection's expiry or info.
-	ServerRefresh(opts api.RefreshOptions)
+	ServerRefresh(opts RefreshOptions)
 	// InsufficientState makes the connection's recoverable subscriptions
 	// recover (publications may have been lost).
 	InsufficientState()

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"path"
@@ -15,9 +14,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/centrifugehq/centrifuge/server/internal/api"
 	"github.com/centrifugehq/centrifuge/server/internal/auth"
-	"github.com/centrifugehq/centrifuge/server/internal/channel"
 	"github.com/centrifugehq/centrifuge/server/internal/config"
 	"github.com/centrifugehq/centrifuge/server/internal/engine"
 	"github.com/centrifugehq/centrifuge/server/internal/metrics"
@@ -70,7 +67,6 @@ type Node struct {
 	wg        sync.WaitGroup
 }
 
-var _ api.Service = (*Node)(nil)
 var _ engine.EventHandler = (*Node)(nil)
 
 // New creates a node. Start must be called before it serves.
@@ -205,24 +201,6 @@ func (n *Node) RemoveSub(project, ch string, c Conn) {
 	})
 }
 
-// ResolveChannel parses a channel name of project and returns its options.
-// Errors are protocol errors: bad request for a malformed name, limit exceeded
-// for a too-long one, unknown channel for an unknown namespace.
-func (n *Node) ResolveChannel(p *structure.Project, ch string) (channel.Name, structure.ChannelOptions, error) {
-	name, err := channel.Parse(ch, n.cfg.Client.MaxChannelLength)
-	if err != nil {
-		if errors.Is(err, channel.ErrTooLong) {
-			return name, structure.ChannelOptions{}, protocol.ErrLimitExceeded.WithMessage(err.Error())
-		}
-		return name, structure.ChannelOptions{}, protocol.ErrBadRequest.WithMessage("bad channel name: " + err.Error())
-	}
-	opts, err := p.ChannelOptions(name)
-	if err != nil {
-		return name, opts, protocol.ErrUnknownChannel.WithMessage(err.Error())
-	}
-	return name, opts, nil
-}
-
 func (n *Node) project(name string) (*structure.Project, error) {
 	p, err := n.projects.Get(name)
 	if err != nil {
@@ -231,35 +209,18 @@ func (n *Node) project(name string) (*structure.Project, error) {
 	return p, nil
 }
 
-// PublishOptionsFor returns engine publish options for a channel's options.
-func PublishOptionsFor(opts structure.ChannelOptions) engine.PublishOptions {
-	if !opts.HistoryEnabled() {
-		return engine.PublishOptions{}
-	}
-	return engine.PublishOptions{HistorySize: opts.HistorySize, HistoryTTL: opts.HistoryTTL.D()}
-}
-
-// Publish publishes data into channel of project.
-func (n *Node) Publish(ctx context.Context, project, ch string, data []byte, opts api.PublishOptions) (engine.StreamPosition, error) {
-	p, err := n.project(project)
+// Publish publishes data into channel of project (the server API: counted in
+// api.publications).
+func (n *Node) Publish(ctx context.Context, project, ch string, data []byte, opts PublishOptions) (engine.StreamPosition, error) {
+	c, err := n.channel(project, ch)
 	if err != nil {
 		return engine.StreamPosition{}, err
 	}
-	_, chOpts, err := n.ResolveChannel(p, ch)
+	sp, err := c.Publish(ctx, data, opts)
 	if err != nil {
 		return engine.StreamPosition{}, err
 	}
-	po := PublishOptionsFor(chOpts)
-	if opts.SkipHistory {
-		po = engine.PublishOptions{}
-	}
-	po.Tags = opts.Tags
-	po.IdempotencyKey = opts.IdempotencyKey
-	sp, _, err := n.engine.Publish(ctx, p.Name, ch, data, po)
-	if err != nil {
-		return engine.StreamPosition{}, fmt.Errorf("publish: %w", err)
-	}
-	n.countPublished(p.Name)
+	n.countPublished(c.Project.Name)
 	return sp, nil
 }
 
@@ -272,8 +233,8 @@ const broadcastConcurrency = 1024
 // history go to the engine together when it is an engine.ManyPublisher (one
 // pipeline for many channels with Redis); the others are published one by
 // one, concurrently.
-func (n *Node) Broadcast(ctx context.Context, project string, channels []string, data []byte, opts api.PublishOptions) []api.PublishResult {
-	results := make([]api.PublishResult, len(channels))
+func (n *Node) Broadcast(ctx context.Context, project string, channels []string, data []byte, opts PublishOptions) []PublishResult {
+	results := make([]PublishResult, len(channels))
 	p, err := n.project(project)
 	if err != nil {
 		for i := range results {
@@ -283,12 +244,14 @@ func (n *Node) Broadcast(ctx context.Context, project string, channels []string,
 	}
 	mp, _ := n.engine.(engine.ManyPublisher)
 	var many, each []int
+	resolved := make([]Channel, len(channels))
 	for i, ch := range channels {
-		_, chOpts, err := n.ResolveChannel(p, ch)
+		_, chOpts, err := p.ResolveChannel(ch, n.cfg.Client.MaxChannelLength)
 		if err != nil {
 			results[i].Err = err
 			continue
 		}
+		resolved[i] = n.Channel(p, ch, chOpts)
 		if mp != nil && opts.IdempotencyKey == "" && (opts.SkipHistory || !chOpts.HistoryEnabled()) {
 			many = append(many, i)
 			continue
@@ -310,7 +273,10 @@ func (n *Node) Broadcast(ctx context.Context, project string, channels []string,
 	}
 	parallel.ForEach(len(each), broadcastConcurrency, func(k int) {
 		i := each[k]
-		results[i].Position, results[i].Err = n.Publish(ctx, project, channels[i], data, opts)
+		results[i].Position, results[i].Err = resolved[i].Publish(ctx, data, opts)
+		if results[i].Err == nil {
+			n.countPublished(p.Name)
+		}
 	})
 	return results
 }
@@ -335,7 +301,7 @@ type control struct {
 	Data   json.RawMessage `json:"data,omitempty"`
 	// subscribe's options (Data and Info above carry its data and info)
 	RecoverSince *engine.StreamPosition `json:"recover_since,omitempty"`
-	Override     *api.ChannelOverride   `json:"override,omitempty"`
+	Override     *ChannelOverride       `json:"override,omitempty"`
 	// disconnect: client ids to keep
 	Whitelist []string `json:"whitelist,omitempty"`
 }
@@ -363,12 +329,12 @@ func (n *Node) checkUserTarget(project, user, client string) (*structure.Project
 }
 
 // Subscribe subscribes user's connections (or one client) to channel on every node.
-func (n *Node) Subscribe(ctx context.Context, project, user, ch string, opts api.SubscribeOptions) error {
+func (n *Node) Subscribe(ctx context.Context, project, user, ch string, opts SubscribeOptions) error {
 	p, err := n.checkUserTarget(project, user, opts.Client)
 	if err != nil {
 		return err
 	}
-	_, chOpts, err := n.ResolveChannel(p, ch)
+	_, chOpts, err := p.ResolveChannel(ch, n.cfg.Client.MaxChannelLength)
 	if err != nil {
 		return err
 	}
@@ -380,7 +346,7 @@ func (n *Node) Subscribe(ctx context.Context, project, user, ch string, opts api
 	}
 	c := control{Op: "subscribe", Project: p.Name, User: user, Client: opts.Client, Channel: ch,
 		Data: opts.Data, Info: opts.Info, RecoverSince: opts.RecoverSince}
-	if opts.Override != (api.ChannelOverride{}) {
+	if opts.Override != (ChannelOverride{}) {
 		c.Override = &opts.Override
 	}
 	return n.sendControl(ctx, c)
@@ -389,7 +355,7 @@ func (n *Node) Subscribe(ctx context.Context, project, user, ch string, opts api
 func isTrue(b *bool) bool { return b != nil && *b }
 
 // OverrideOptions returns opts with o's values in place of the channel's.
-func OverrideOptions(opts structure.ChannelOptions, o api.ChannelOverride) structure.ChannelOptions {
+func OverrideOptions(opts structure.ChannelOptions, o ChannelOverride) structure.ChannelOptions {
 	set := func(dst *bool, v *bool) {
 		if v != nil {
 			*dst = *v
@@ -408,7 +374,7 @@ func (n *Node) Unsubscribe(ctx context.Context, project, user, ch, client string
 	if err != nil {
 		return err
 	}
-	if _, _, err := n.ResolveChannel(p, ch); err != nil {
+	if _, _, err := p.ResolveChannel(ch, n.cfg.Client.MaxChannelLength); err != nil {
 		return err
 	}
 	return n.sendControl(ctx, control{Op: "unsubscribe", Project: p.Name, User: user, Client: client, Channel: ch})
@@ -433,7 +399,7 @@ func (n *Node) Disconnect(ctx context.Context, project, user, client string, d p
 }
 
 // Refresh changes the expiry (or info) of user's connections on every node.
-func (n *Node) Refresh(ctx context.Context, project, user, client string, opts api.RefreshOptions) error {
+func (n *Node) Refresh(ctx context.Context, project, user, client string, opts RefreshOptions) error {
 	p, err := n.checkUserTarget(project, user, client)
 	if err != nil {
 		return err
@@ -480,80 +446,47 @@ func (n *Node) HandleControl(data []byte) {
 			}
 			conn.Disconnect(protocol.Disconnect{Code: c.Code, Reason: c.Reason})
 		case "refresh":
-			conn.ServerRefresh(api.RefreshOptions{Expired: c.Expired, ExpireAt: c.ExpireAt, Info: c.Info})
+			conn.ServerRefresh(RefreshOptions{Expired: c.Expired, ExpireAt: c.ExpireAt, Info: c.Info})
 		default:
 			n.log.Warn("unknown control op", "op", c.Op)
 		}
 	}
 }
 
-func (n *Node) channelWithOptions(project, ch string) (*structure.Project, structure.ChannelOptions, error) {
-	p, err := n.project(project)
-	if err != nil {
-		return nil, structure.ChannelOptions{}, err
-	}
-	_, opts, err := n.ResolveChannel(p, ch)
-	return p, opts, err
-}
-
 // Presence returns the channel's presence on all nodes.
 func (n *Node) Presence(ctx context.Context, project, ch string) (map[string]*engine.ClientInfo, error) {
-	p, opts, err := n.channelWithOptions(project, ch)
+	c, err := n.channel(project, ch)
 	if err != nil {
 		return nil, err
 	}
-	if !opts.Presence {
-		return nil, protocol.ErrNotAvailable.WithMessage("presence is not enabled for this channel")
-	}
-	return n.engine.Presence(ctx, p.Name, ch)
+	return c.Presence(ctx)
 }
 
 // PresenceStats returns the channel's presence counts on all nodes.
 func (n *Node) PresenceStats(ctx context.Context, project, ch string) (engine.PresenceStats, error) {
-	p, opts, err := n.channelWithOptions(project, ch)
+	c, err := n.channel(project, ch)
 	if err != nil {
 		return engine.PresenceStats{}, err
 	}
-	if !opts.Presence {
-		return engine.PresenceStats{}, protocol.ErrNotAvailable.WithMessage("presence is not enabled for this channel")
-	}
-	return n.engine.PresenceStats(ctx, p.Name, ch)
+	return c.PresenceStats(ctx)
 }
 
 // History returns the channel's history; limits are capped at HistoryMaxLimit.
 func (n *Node) History(ctx context.Context, project, ch string, opts engine.HistoryOptions) (engine.HistoryResult, error) {
-	p, chOpts, err := n.channelWithOptions(project, ch)
+	c, err := n.channel(project, ch)
 	if err != nil {
 		return engine.HistoryResult{}, err
 	}
-	if !chOpts.HistoryEnabled() {
-		return engine.HistoryResult{}, protocol.ErrNotAvailable.WithMessage("history is not enabled for this channel")
-	}
-	opts.Limit = n.capLimit(opts.Limit)
-	return n.engine.History(ctx, p.Name, ch, opts)
-}
-
-func (n *Node) capLimit(limit int) int {
-	max := n.cfg.Client.HistoryMaxLimit
-	if max <= 0 {
-		return limit
-	}
-	if limit < 0 || limit > max {
-		return max
-	}
-	return limit
+	return c.History(ctx, opts)
 }
 
 // HistoryRemove drops the channel's publications.
 func (n *Node) HistoryRemove(ctx context.Context, project, ch string) error {
-	p, chOpts, err := n.channelWithOptions(project, ch)
+	c, err := n.channel(project, ch)
 	if err != nil {
 		return err
 	}
-	if !chOpts.HistoryEnabled() {
-		return protocol.ErrNotAvailable.WithMessage("history is not enabled for this channel")
-	}
-	return n.engine.RemoveHistory(ctx, p.Name, ch)
+	return c.HistoryRemove(ctx)
 }
 
 // Channels lists active channels of project on every node matching pattern,
@@ -595,13 +528,13 @@ func (n *Node) Channels(ctx context.Context, project, pattern string) (map[strin
 }
 
 // Info describes the live nodes (with the Memory engine: this one).
-func (n *Node) Info(ctx context.Context) ([]api.NodeInfo, error) {
+func (n *Node) Info(ctx context.Context) ([]NodeInfo, error) {
 	return n.liveNodes(), nil
 }
 
-func (n *Node) localInfo() api.NodeInfo {
+func (n *Node) localInfo() NodeInfo {
 	clients, users, subs, channels := n.hub.counts()
-	return api.NodeInfo{
+	return NodeInfo{
 		UID: n.id, Name: n.cfg.Name, Version: n.cfg.Version,
 		NumClients: clients, NumUsers: users, NumSubs: subs, NumChannels: channels,
 		Uptime: time.Since(n.started), Metrics: n.m.reg.Snapshot(), MetricsInterval: heartbeatInterval,

@@ -6,7 +6,6 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/centrifugehq/centrifuge/server/internal/api"
 	"github.com/centrifugehq/centrifuge/server/internal/engine"
 	"github.com/centrifugehq/centrifuge/server/internal/protocol"
 )
@@ -20,7 +19,7 @@ func (c idConn) Deliver(string, []byte, engine.StreamPosition, Kind) {}
 func (c idConn) ServerSubscribe(string, ServerSubscription)          {}
 func (c idConn) ServerUnsubscribe(string, uint32, string)            {}
 func (c idConn) Disconnect(protocol.Disconnect)                      {}
-func (c idConn) ServerRefresh(api.RefreshOptions)                    {}
+func (c idConn) ServerRefresh(RefreshOptions)                        {}
 func (c idConn) InsufficientState()                                  {}
 
 // The slice and the index stay consistent through any order of adds and

@@ -1,6 +1,7 @@
 package structure
 
 import (
+	"github.com/centrifugehq/centrifuge/server/internal/duration"
 	"reflect"
 	"strings"
 )
@@ -31,10 +32,10 @@ type OptionInfo struct {
 // defaults are the values used for zero fields, where they are not zero.
 var defaults = map[string]any{
 	"max_auth_attempts":         DefaultMaxAuthAttempts,
-	"back_off_interval":         Duration(DefaultBackOffInterval).String(),
-	"back_off_max_timeout":      Duration(DefaultBackOffMaxTimeout).String(),
-	"connection_lifetime":       Duration(DefaultConnectionLifetime).String(),
-	"connection_check_interval": Duration(DefaultConnectionCheckInterval).String(),
+	"back_off_interval":         duration.Duration(DefaultBackOffInterval).String(),
+	"back_off_max_timeout":      duration.Duration(DefaultBackOffMaxTimeout).String(),
+	"connection_lifetime":       duration.Duration(DefaultConnectionLifetime).String(),
+	"connection_check_interval": duration.Duration(DefaultConnectionCheckInterval).String(),
 }
 
 // Options lists every channel option (scope both) then every project-level
@@ -46,7 +47,7 @@ func Options() []OptionInfo {
 }
 
 var (
-	durationType = reflect.TypeOf(Duration(0))
+	durationType = reflect.TypeOf(duration.Duration(0))
 	proxyType    = reflect.TypeOf(&Proxy{})
 )
 
@@ -62,7 +63,7 @@ func describe(t reflect.Type, scope string) []OptionInfo {
 		o := OptionInfo{Name: name, Help: help, Scope: scope}
 		switch {
 		case f.Type == durationType:
-			o.Type, o.Default = "duration", Duration(0).String()
+			o.Type, o.Default = "duration", duration.Duration(0).String()
 		case f.Type == proxyType:
 			o.Type = "proxy"
 		case f.Type.Kind() == reflect.Bool:

@@ -3,6 +3,7 @@ package structure
 import (
 	"errors"
 	"fmt"
+	"github.com/centrifugehq/centrifuge/server/internal/duration"
 	"net/http"
 	"net/url"
 	"strings"
@@ -27,7 +28,7 @@ type Proxy struct {
 	URL string `yaml:"url" json:"url"`
 	// Timeout bounds one request (default 1s). A request that times out is
 	// not retried: the client gets a temporary error and retries itself.
-	Timeout Duration `yaml:"timeout,omitempty" json:"timeout,omitempty"`
+	Timeout duration.Duration `yaml:"timeout,omitempty" json:"timeout,omitempty"`
 	// Headers names headers of the client's HTTP request (the one that opened
 	// the connection) copied into every request to the app, e.g. Cookie or
 	// Authorization, so the app can recognise its session.

@@ -7,9 +7,10 @@ import (
 	"fmt"
 	"regexp"
 	"sync/atomic"
-	"time"
 
 	"github.com/centrifugehq/centrifuge/server/internal/channel"
+	"github.com/centrifugehq/centrifuge/server/internal/duration"
+	"github.com/centrifugehq/centrifuge/server/internal/protocol"
 )
 
 // DefaultProject serves the unprefixed endpoints (/connection/websocket, /api/<method>).
@@ -40,8 +41,8 @@ type ChannelOptions struct {
 	JoinLeave          bool `yaml:"join_leave" json:"join_leave" help:"Emit join and leave events when clients subscribe and unsubscribe."`
 	ForcePushJoinLeave bool `yaml:"force_push_join_leave" json:"force_push_join_leave" help:"Send join and leave events to every subscriber, without it asking."`
 	// HistorySize and HistoryTTL both > 0 keep history (and allow recovery).
-	HistorySize int      `yaml:"history_size" json:"history_size" help:"How many publications each channel keeps (with history_ttl: history and recovery)."`
-	HistoryTTL  Duration `yaml:"history_ttl" json:"history_ttl" help:"How long each channel keeps its publications (with history_size)."`
+	HistorySize int               `yaml:"history_size" json:"history_size" help:"How many publications each channel keeps (with history_ttl: history and recovery)."`
+	HistoryTTL  duration.Duration `yaml:"history_ttl" json:"history_ttl" help:"How long each channel keeps its publications (with history_size)."`
 	// ForceRecovery makes every subscription recoverable; otherwise a client asks
 	// with recoverable: true (needs history).
 	ForceRecovery bool `yaml:"force_recovery" json:"force_recovery" help:"Make every subscription recoverable after a reconnect (needs history)."`
@@ -111,18 +112,18 @@ type Project struct {
 	// MaxAuthAttempts, BackOffInterval and BackOffMaxTimeout bound the
 	// retries of a proxy request that failed on the network (defaults 5,
 	// 100ms, 5s, as the original Centrifuge).
-	MaxAuthAttempts   int      `yaml:"max_auth_attempts,omitempty" json:"max_auth_attempts,omitempty" help:"Attempts of a proxy request that fails on the network."`
-	BackOffInterval   Duration `yaml:"back_off_interval,omitempty" json:"back_off_interval,omitempty" help:"First pause between two attempts of a proxy request (doubling, jittered)."`
-	BackOffMaxTimeout Duration `yaml:"back_off_max_timeout,omitempty" json:"back_off_max_timeout,omitempty" help:"Longest pause between two attempts of a proxy request."`
+	MaxAuthAttempts   int               `yaml:"max_auth_attempts,omitempty" json:"max_auth_attempts,omitempty" help:"Attempts of a proxy request that fails on the network."`
+	BackOffInterval   duration.Duration `yaml:"back_off_interval,omitempty" json:"back_off_interval,omitempty" help:"First pause between two attempts of a proxy request (doubling, jittered)."`
+	BackOffMaxTimeout duration.Duration `yaml:"back_off_max_timeout,omitempty" json:"back_off_max_timeout,omitempty" help:"Longest pause between two attempts of a proxy request."`
 
 	// ConnectionCheckAddress turns on the batched connection check
 	// (PROTOCOL.md section 8): users whose connections are older than
 	// ConnectionLifetime (default 1h) are POSTed to it, at most every
 	// ConnectionCheckInterval (default 10s), and those it names inactive are
 	// disconnected on every node.
-	ConnectionCheckAddress  string   `yaml:"connection_check_address,omitempty" json:"connection_check_address,omitempty" help:"Your app's URL for the batched connection check (empty: off)."`
-	ConnectionLifetime      Duration `yaml:"connection_lifetime,omitempty" json:"connection_lifetime,omitempty" help:"Age after which a connection's user is sent to the connection check."`
-	ConnectionCheckInterval Duration `yaml:"connection_check_interval,omitempty" json:"connection_check_interval,omitempty" help:"Shortest time between two connection check requests."`
+	ConnectionCheckAddress  string            `yaml:"connection_check_address,omitempty" json:"connection_check_address,omitempty" help:"Your app's URL for the batched connection check (empty: off)."`
+	ConnectionLifetime      duration.Duration `yaml:"connection_lifetime,omitempty" json:"connection_lifetime,omitempty" help:"Age after which a connection's user is sent to the connection check."`
+	ConnectionCheckInterval duration.Duration `yaml:"connection_check_interval,omitempty" json:"connection_check_interval,omitempty" help:"Shortest time between two connection check requests."`
 }
 
 // Validate checks names, credentials and options. Its errors wrap a
@@ -217,6 +218,24 @@ func (p *Project) ChannelOptions(ch channel.Name) (ChannelOptions, error) {
 	return ChannelOptions{}, fmt.Errorf("%w %q", ErrUnknownNamespace, ch.Namespace)
 }
 
+// ResolveChannel parses ch (at most maxLength bytes) and returns its options.
+// Errors are client protocol errors: 106 for a name too long, 107 for a bad
+// name, 102 for an unknown namespace.
+func (p *Project) ResolveChannel(ch string, maxLength int) (channel.Name, ChannelOptions, error) {
+	name, err := channel.Parse(ch, maxLength)
+	if err != nil {
+		if errors.Is(err, channel.ErrTooLong) {
+			return name, ChannelOptions{}, protocol.ErrLimitExceeded.WithMessage(err.Error())
+		}
+		return name, ChannelOptions{}, protocol.ErrBadRequest.WithMessage("bad channel name: " + err.Error())
+	}
+	opts, err := p.ChannelOptions(name)
+	if err != nil {
+		return name, opts, protocol.ErrUnknownChannel.WithMessage(err.Error())
+	}
+	return name, opts, nil
+}
+
 // Registry holds the current set of projects. Readers get an immutable snapshot;
 // Set replaces it atomically (live edits from the admin UI in a later issue).
 type Registry struct {
@@ -270,9 +289,3 @@ func (r *Registry) List() []*Project {
 	}
 	return out
 }
-
-// Duration is a time.Duration written as "300s", "1m" or a number of seconds.
-type Duration time.Duration
-
-// D returns the value as a time.Duration.
-func (d Duration) D() time.Duration { return time.Duration(d) }

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/centrifugehq/centrifuge/server/internal/duration"
 	"github.com/centrifugehq/centrifuge/server/internal/store"
 	"github.com/centrifugehq/centrifuge/server/internal/store/sqlitestore"
 	"github.com/centrifugehq/centrifuge/server/internal/store/storetest"
@@ -175,7 +176,7 @@ func crashProject(gen int) structure.Project {
 	p.Namespaces = nil
 	for i := range crashNamespaces {
 		p.Namespaces = append(p.Namespaces, structure.Namespace{Name: fmt.Sprintf("ns%04d", i),
-			Options: structure.ChannelOptions{HistorySize: gen, HistoryTTL: structure.Duration(time.Minute)}})
+			Options: structure.ChannelOptions{HistorySize: gen, HistoryTTL: duration.Duration(time.Minute)}})
 	}
 	return p
 }

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/centrifugehq/centrifuge/server/internal/duration"
 	"github.com/centrifugehq/centrifuge/server/internal/store"
 	"github.com/centrifugehq/centrifuge/server/internal/structure"
 )
@@ -50,17 +51,17 @@ func Project(name string) structure.Project {
 		Secret:      "secret-" + name + "-0123456789",
 		APIKey:      "key-" + name + "-0123456789",
 		Options: structure.ChannelOptions{
-			Presence: true, HistorySize: 10, HistoryTTL: structure.Duration(time.Minute),
+			Presence: true, HistorySize: 10, HistoryTTL: duration.Duration(time.Minute),
 			AllowSubscribeForClient: true,
 			PublishProxy:            &structure.Proxy{URL: "http://127.0.0.1:1/publish", Headers: []string{"Cookie"}, StaticHeaders: map[string]string{"X-A": "b"}},
 		},
 		Namespaces: []structure.Namespace{
 			{Name: "chat", Options: structure.ChannelOptions{JoinLeave: true}},
 		},
-		ConnectProxy:       &structure.Proxy{URL: "https://example.com/connect", Timeout: structure.Duration(2 * time.Second)},
+		ConnectProxy:       &structure.Proxy{URL: "https://example.com/connect", Timeout: duration.Duration(2 * time.Second)},
 		MaxAuthAttempts:    3,
-		BackOffInterval:    structure.Duration(50 * time.Millisecond),
-		ConnectionLifetime: structure.Duration(time.Hour),
+		BackOffInterval:    duration.Duration(50 * time.Millisecond),
+		ConnectionLifetime: duration.Duration(time.Hour),
 	}
 }
 

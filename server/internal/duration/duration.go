@@ -1,4 +1,7 @@
-package structure
+// Package duration holds the duration type of the configuration and of the
+// channel options: a time.Duration read from YAML, JSON, environment
+// variables and flags as "300s", "5m" or a number of seconds.
+package duration
 
 import (
 	"encoding/json"
@@ -8,6 +11,12 @@ import (
 
 	"gopkg.in/yaml.v3"
 )
+
+// Duration is a time.Duration written as "300s", "1m" or a number of seconds.
+type Duration time.Duration
+
+// D returns the value as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
 
 func parseDuration(s string) (Duration, error) {
 	if n, err := strconv.ParseFloat(s, 64); err == nil {
