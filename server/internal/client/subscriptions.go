@@ -280,13 +280,20 @@ func (c *Client) ServerUnsubscribe(ch string, code uint32, reason string) {
 			return
 		}
 		c.dropSubLocked(s)
-		frame, err := protocol.EncodePush(&protocol.Push{Channel: ch, Unsubscribe: &protocol.Unsubscribe{Code: code, Reason: reason}})
-		if err == nil {
-			c.enqueue(frame)
-		}
 		c.mu.Unlock()
+		// Presence and the leave go first: once told, the client is no longer
+		// in the channel's presence (the server API's presence agrees).
 		ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 		defer cancel()
 		c.removeSub(ctx, s)
+		frame, err := protocol.EncodePush(&protocol.Push{Channel: ch, Unsubscribe: &protocol.Unsubscribe{Code: code, Reason: reason}})
+		if err != nil {
+			return
+		}
+		c.mu.Lock()
+		if c.status != statusClosed {
+			c.enqueue(frame)
+		}
+		c.mu.Unlock()
 	}()
 }
