@@ -121,6 +121,7 @@ func New(cfg config.Config, log *slog.Logger) (*Server, error) {
 		DisconnectDelay:  cfg.SockJS.DisconnectDelay.D(),
 		ClientURL:        cfg.SockJS.ClientURL,
 		MaxMessageSize:   cfg.HTTP.EmulationMaxBodySize,
+		WriteTimeout:     cfg.HTTP.WriteTimeout.D(),
 		DisableWebSocket: cfg.HTTP.DisableWebSocket,
 		CheckOrigin:      checkOrigin,
 		FrameAncestors:   transport.FrameAncestors(cfg.HTTP.AllowedOrigins),
@@ -145,6 +146,7 @@ func New(cfg config.Config, log *slog.Logger) (*Server, error) {
 	hs := httpstream.New(node, httpstream.Options{
 		MaxConnectSize:       cfg.Client.MaxFrameSize,
 		MaxEmulationBodySize: cfg.HTTP.EmulationMaxBodySize,
+		WriteTimeout:         cfg.HTTP.WriteTimeout.D(),
 		CheckOrigin:          checkOrigin,
 		Stats:                stats,
 	})
@@ -183,9 +185,10 @@ func New(cfg config.Config, log *slog.Logger) (*Server, error) {
 	s.echo = e
 	s.newConns = map[net.Conn]struct{}{}
 	s.http = &http.Server{
-		Handler:           e,
+		Handler:           guard(e, cfg.HTTP),
 		ConnState:         s.trackConn,
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: cfg.HTTP.ReadHeaderTimeout.D(),
+		IdleTimeout:       cfg.HTTP.IdleTimeout.D(),
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
