@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
@@ -162,6 +163,9 @@ func (h *Handler) decode(c echo.Context, v any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil
 	}
+	if err := validText(body); err != nil {
+		return err
+	}
 	if err := json.Unmarshal(body, v); err != nil {
 		return echo.NewHTTPError(http.StatusBadRequest, decodeMessage(err)).SetInternal(err)
 	}
@@ -171,4 +175,14 @@ func (h *Handler) decode(c echo.Context, v any) error {
 func (h *Handler) tooLarge() error {
 	return echo.NewHTTPError(http.StatusRequestEntityTooLarge,
 		fmt.Sprintf("request body larger than %d bytes", h.maxBodySize))
+}
+
+// validText refuses a body that is not UTF-8, as JSON must be (RFC 8259):
+// encoding/json would keep invalid bytes in raw data (publish, broadcast),
+// to be sent on in WebSocket text frames that strict clients close with 1007.
+func validText(body []byte) error {
+	if !utf8.Valid(body) {
+		return echo.NewHTTPError(http.StatusBadRequest, "request body is not valid UTF-8")
+	}
+	return nil
 }
