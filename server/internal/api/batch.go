@@ -2,8 +2,10 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"sync"
 
 	"github.com/labstack/echo/v4"
 
@@ -32,11 +34,65 @@ func (h *Handler) Batch(c echo.Context) error {
 			fmt.Sprintf("batch has %d commands, at most %d are allowed", len(req.Commands), MaxBatchCommands))
 	}
 	ctx := c.Request().Context()
-	replies := make([]gen.Reply, len(req.Commands))
+	budget := responseBudget{left: h.maxResp}
+	replies := make([]json.RawMessage, len(req.Commands))
 	forEach(len(req.Commands), req.Parallel, func(i int) {
-		replies[i] = h.command(ctx, cl, &req.Commands[i])
+		replies[i] = budget.reply(func() gen.Reply { return h.command(ctx, cl, &req.Commands[i]) })
 	})
-	return writeJSON(c, http.StatusOK, gen.BatchResponse{Replies: replies})
+	return c.JSONBlob(http.StatusOK, joinReplies(replies))
+}
+
+// responseBudget bounds the response of one batch: each reply is encoded as
+// soon as its command has run, and counted; once the replies would exceed
+// the budget, the command at hand and every later one get error 106 and the
+// later ones do not run. The response (and the memory it takes) is thus at
+// most the budget plus what the commands running at that moment return.
+type responseBudget struct {
+	mu   sync.Mutex
+	left int64
+	over bool
+}
+
+func (b *responseBudget) reply(run func() gen.Reply) json.RawMessage {
+	b.mu.Lock()
+	over := b.over
+	b.mu.Unlock()
+	if over {
+		return b.tooLarge()
+	}
+	out, err := json.Marshal(run())
+	if err != nil {
+		out, _ = json.Marshal(gen.Reply{Error: &gen.Error{Code: protocol.ErrInternal.Code, Message: protocol.ErrInternal.Message}})
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.over || int64(len(out)) > b.left {
+		b.over = true
+		return b.tooLarge()
+	}
+	b.left -= int64(len(out))
+	return out
+}
+
+func (b *responseBudget) tooLarge() json.RawMessage {
+	return json.RawMessage(`{"error":{"code":106,"message":"response too large: the batch's replies exceed http.api_max_response_size"}}`)
+}
+
+// joinReplies writes {"replies": [...]}, the encoding of gen.BatchResponse.
+func joinReplies(replies []json.RawMessage) []byte {
+	n := len(`{"replies":[]}`) + 1 + len(replies)
+	for _, r := range replies {
+		n += len(r)
+	}
+	out := make([]byte, 0, n)
+	out = append(out, `{"replies":[`...)
+	for i, r := range replies {
+		if i > 0 {
+			out = append(out, ',')
+		}
+		out = append(out, r...)
+	}
+	return append(out, "]}\n"...)
 }
 
 // command runs the one method set in cmd: none is 104 method not found, more

@@ -2,8 +2,11 @@ package app_test
 
 import (
 	"bytes"
+	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -123,4 +126,68 @@ func TestReadNeedsSubscribeRight(t *testing.T) {
 	user.mustCall("subscribe", map[string]any{"channel": "open:$secret", "token": subToken(t, "42", "open:$secret", time.Hour)})
 	user.mustCall("history", map[string]any{"channel": "open:$secret"})
 	user.mustCall("presence", map[string]any{"channel": "open:$secret"})
+}
+
+// TestBatchResponseBounded: a batch of 1,000 history commands over a 64 KB
+// publication would answer 64 MB; with http.api_max_response_size 1 MB the
+// response stays under it and the commands beyond get error 106.
+func TestBatchResponseBounded(t *testing.T) {
+	const limit = 1 << 20
+	s := startServer(t, func(c *config.Config) {
+		c.HTTP.APIMaxResponseSize = limit
+		c.HTTP.APIMaxBodySize = 1 << 20
+		c.Client.MaxPublicationSize = 0
+	})
+	big := `{"blob":"` + strings.Repeat("x", 64<<10) + `"}`
+	if st, out := s.api("publish", map[string]any{"channel": "news", "data": json.RawMessage(big)}); st != 200 || out["error"] != nil {
+		t.Fatalf("publish: %d %v", st, out)
+	}
+	for _, parallel := range []bool{false, true} {
+		cmds := make([]map[string]any, 1000)
+		for i := range cmds {
+			cmds[i] = map[string]any{"history": map[string]any{"channel": "news", "limit": 1}}
+		}
+		body, _ := json.Marshal(map[string]any{"commands": cmds, "parallel": parallel})
+		req, _ := http.NewRequest(http.MethodPost, "http://"+s.addr+"/api/batch", bytes.NewReader(body))
+		req.Header.Set("X-API-Key", apiKey)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("batch: %d %v", resp.StatusCode, err)
+		}
+		if len(raw) > limit+1000*200 {
+			t.Fatalf("parallel=%v: response of %d bytes, limit %d", parallel, len(raw), limit)
+		}
+		var out struct {
+			Replies []struct {
+				History *json.RawMessage `json:"history"`
+				Error   *struct {
+					Code    uint32 `json:"code"`
+					Message string `json:"message"`
+				} `json:"error"`
+			} `json:"replies"`
+		}
+		if err := json.Unmarshal(raw, &out); err != nil || len(out.Replies) != 1000 {
+			t.Fatalf("parallel=%v: %d replies, %v", parallel, len(out.Replies), err)
+		}
+		ok, refused := 0, 0
+		for _, r := range out.Replies {
+			switch {
+			case r.History != nil && r.Error == nil:
+				ok++
+			case r.Error != nil && r.Error.Code == 106 && strings.Contains(r.Error.Message, "api_max_response_size"):
+				refused++
+			default:
+				t.Fatalf("unexpected reply %+v", r)
+			}
+		}
+		if ok == 0 || refused == 0 || ok*(64<<10) > limit {
+			t.Errorf("parallel=%v: %d replies, %d refused", parallel, ok, refused)
+		}
+		t.Logf("parallel=%v: %d bytes, %d history replies, %d refused with 106", parallel, len(raw), ok, refused)
+	}
 }

@@ -167,7 +167,11 @@ func New(cfg config.Config, log *slog.Logger) (*Server, error) {
 		return nil
 	})
 	e.Any("/emulation", func(c echo.Context) error {
-		hs.ServeEmulation(c.Response(), c.Request())
+		hs.ServeEmulation(c.Response(), c.Request(), "")
+		return nil
+	})
+	e.Any("/emulation/:project", func(c echo.Context) error {
+		hs.ServeEmulation(c.Response(), c.Request(), c.Param("project"))
 		return nil
 	})
 	e.GET("/health", s.health)
@@ -181,7 +185,7 @@ func New(cfg config.Config, log *slog.Logger) (*Server, error) {
 			return reg.WritePrometheus(c.Response())
 		})
 	}
-	api.New(node, projects, api.Options{MaxBodySize: int64(cfg.HTTP.APIMaxBodySize), Logger: log}).Register(e)
+	api.New(node, projects, api.Options{MaxBodySize: int64(cfg.HTTP.APIMaxBodySize), MaxResponseSize: int64(cfg.HTTP.APIMaxResponseSize), Logger: log}).Register(e)
 	s.echo = e
 	s.newConns = map[net.Conn]struct{}{}
 	s.http = &http.Server{
