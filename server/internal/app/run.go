@@ -101,7 +101,7 @@ func New(cfg config.Config, log *slog.Logger) (*Server, error) {
 	s.stats = stats
 	registerTransportMetrics(reg, stats)
 	e.Use(apiMetrics(reg))
-	checkOrigin := transport.OriginChecker(cfg.HTTP.AllowedOrigins)
+	checkOrigin := transport.LogRefused(transport.OriginChecker(cfg.HTTP.AllowedOrigins), log, 10*time.Second)
 	ws := wstransport.New(node, wstransport.Options{
 		ReadLimit:   int64(cfg.Client.MaxFrameSize),
 		CheckOrigin: checkOrigin,
