@@ -257,25 +257,12 @@ func (h *Handler) ServeEmulation(w http.ResponseWriter, r *http.Request, project
 	if !ok {
 		return
 	}
-	var req emulationRequest
-	if err := json.Unmarshal(body, &req); err != nil {
-		transport.Error(w, http.StatusBadRequest, "malformed emulation request: "+err.Error())
+	req, data, msg := parseEmulation(body)
+	if msg != "" {
+		transport.Error(w, http.StatusBadRequest, msg)
 		return
 	}
-	var data string
-	if req.Session == "" {
-		transport.Error(w, http.StatusBadRequest, "emulation request without session")
-		return
-	}
-	if !transport.ValidSessionID(req.Session) || len(req.Node) > 128 {
-		transport.Error(w, http.StatusBadRequest, "malformed session or node id")
-		return
-	}
-	if err := json.Unmarshal(req.Data, &data); err != nil || data == "" {
-		transport.Error(w, http.StatusBadRequest, "emulation request data must be the commands as a non-empty JSON string")
-		return
-	}
-	err := h.node.Emulate(r.Context(), req.Node, transport.SessionKey(proj, req.Session), []byte(data))
+	err := h.node.Emulate(r.Context(), req.Node, transport.SessionKey(proj, req.Session), data)
 	switch {
 	case err == nil:
 		w.WriteHeader(http.StatusNoContent)
@@ -289,4 +276,23 @@ func (h *Handler) ServeEmulation(w http.ResponseWriter, r *http.Request, project
 		h.node.Log().Error("emulation request failed", "err", err)
 		transport.Error(w, http.StatusBadGateway, "emulation failed: the session's node could not be reached")
 	}
+}
+
+// parseEmulation decodes a POST /emulation body; msg says what is wrong
+// with a malformed one (HTTP 400).
+func parseEmulation(body []byte) (req emulationRequest, data []byte, msg string) {
+	if err := json.Unmarshal(body, &req); err != nil {
+		return req, nil, "malformed emulation request: " + err.Error()
+	}
+	if req.Session == "" {
+		return req, nil, "emulation request without session"
+	}
+	if !transport.ValidSessionID(req.Session) || len(req.Node) > 128 {
+		return req, nil, "malformed session or node id"
+	}
+	var s string
+	if err := json.Unmarshal(req.Data, &s); err != nil || s == "" {
+		return req, nil, "emulation request data must be the commands as a non-empty JSON string"
+	}
+	return req, []byte(s), ""
 }
