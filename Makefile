@@ -56,7 +56,7 @@ fuzz: ## Run every fuzz target in the repo for FUZZTIME each (default 10s; not p
 
 .PHONY: soak
 soak: ## A bounded soak (SOAK_DURATION, default 3m): churn on every transport, then memory and goroutines back to baseline
-	cd server && CENTRIFUGE_SOAK=$(or $(SOAK_DURATION),3m) go test -count=1 -run '^TestSoak$$' -timeout 20m -v ./internal/app
+	set -o pipefail; cd server && CENTRIFUGE_SOAK=$(or $(SOAK_DURATION),3m) go test -tags soak -count=1 -run '^TestSoak$$' -timeout 20m -v ./internal/app | grep -Ev '^ *(=== (RUN|PAUSE|CONT|NAME)|--- PASS)'
 
 .PHONY: deps
 deps: ## Install the system packages tests use (redis-server, redis-tools, nginx, chromium) when missing
