@@ -103,10 +103,11 @@ func New(cfg config.Config, log *slog.Logger) (*Server, error) {
 	e.Use(apiMetrics(reg))
 	checkOrigin := transport.LogRefused(transport.OriginChecker(cfg.HTTP.AllowedOrigins), log, 10*time.Second)
 	ws := wstransport.New(node, wstransport.Options{
-		ReadLimit:   int64(cfg.Client.MaxFrameSize),
-		CheckOrigin: checkOrigin,
-		Disabled:    cfg.HTTP.DisableWebSocket,
-		Stats:       stats,
+		ReadLimit:    int64(cfg.Client.MaxFrameSize),
+		WriteTimeout: cfg.HTTP.WriteTimeout.D(),
+		CheckOrigin:  checkOrigin,
+		Disabled:     cfg.HTTP.DisableWebSocket,
+		Stats:        stats,
 	})
 	e.GET("/connection/websocket", func(c echo.Context) error {
 		ws.Serve(c.Response(), c.Request(), "")
