@@ -50,17 +50,48 @@ func (b *deadlineBody) Read(p []byte) (int, error) {
 }
 
 // WriteDeadline wraps h so that writing the response of a request for which
-// streaming returns false has timeout: a peer that stops reading cannot hold
-// the handler (and its buffers) longer. Streaming responses (client
-// transports) bound each of their writes themselves. timeout <= 0 returns h.
+// streaming returns false has timeout, counted from the response's first
+// write (the handler may take its time to compute it): a peer that stops
+// reading cannot hold the handler (and its buffers) longer. Streaming
+// responses (client transports) bound each of their writes themselves.
+// timeout <= 0 returns h.
 func WriteDeadline(h http.Handler, timeout time.Duration, streaming func(*http.Request) bool) http.Handler {
 	if timeout <= 0 {
 		return h
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !streaming(r) {
-			_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(timeout))
+		if streaming(r) {
+			h.ServeHTTP(w, r)
+			return
 		}
-		h.ServeHTTP(w, r)
+		h.ServeHTTP(&deadlineWriter{ResponseWriter: w, rc: http.NewResponseController(w), timeout: timeout}, r)
 	})
 }
+
+// deadlineWriter sets the write deadline when the response starts.
+type deadlineWriter struct {
+	http.ResponseWriter
+	rc      *http.ResponseController
+	timeout time.Duration
+	started bool
+}
+
+func (w *deadlineWriter) start() {
+	if !w.started {
+		w.started = true
+		_ = w.rc.SetWriteDeadline(time.Now().Add(w.timeout))
+	}
+}
+
+func (w *deadlineWriter) WriteHeader(code int) {
+	w.start()
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *deadlineWriter) Write(p []byte) (int, error) {
+	w.start()
+	return w.ResponseWriter.Write(p)
+}
+
+// Unwrap gives http.ResponseController the connection's writer.
+func (w *deadlineWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
