@@ -118,7 +118,7 @@ func TestSlowBodiesAreCut(t *testing.T) {
 		total     = 20000
 		attackers = 2
 		timeout   = 2 * time.Second
-		waitSecs  = 25
+		waitSecs  = 40
 	)
 	limit, err := raiseNoFile()
 	if err != nil {
@@ -147,7 +147,7 @@ func TestSlowBodiesAreCut(t *testing.T) {
 	// Served while under attack: /health and a real client, every half second.
 	var healthOK, healthFail, clientOK int
 	var lastErr string
-	hc := &http.Client{Timeout: 3 * time.Second}
+	hc := &http.Client{Timeout: 5 * time.Second}
 	check := time.NewTicker(500 * time.Millisecond)
 	defer check.Stop()
 	var outs [][]byte
