@@ -66,10 +66,12 @@ test-browser: build ## Only the Chromium tests: every transport, fallback, origi
 	cd tests/interop && npm ci --no-audit --no-fund --loglevel=error && CENTRIFUGE_BIN=$(CURDIR)/$(BIN) node --test --test-concurrency=1 browser.test.mjs
 
 .PHONY: fuzz
-fuzz: ## Run each fuzz target for a short while
-	cd server && go test -run=^$$ -fuzz=FuzzDecodeFrame -fuzztime=20s ./internal/protocol
-	cd server && go test -run=^$$ -fuzz=FuzzParse -fuzztime=20s ./internal/channel
-	cd server && go test -run=^$$ -fuzz=FuzzVerifyConnect -fuzztime=20s ./internal/auth
+fuzz: ## Run every fuzz target in the repo for FUZZTIME each (default 10s; not part of make test)
+	FUZZTIME=$(or $(FUZZTIME),10s) scripts/fuzz.sh
+
+.PHONY: soak
+soak: ## A bounded soak (SOAK_DURATION, default 3m): churn on every transport, then memory and goroutines back to baseline
+	set -o pipefail; cd server && CENTRIFUGE_SOAK=$(or $(SOAK_DURATION),3m) go test -tags soak -count=1 -run '^TestSoak$$' -timeout 20m -v ./internal/app | grep -Ev '^ *(=== (RUN|PAUSE|CONT|NAME)|--- PASS)'
 
 .PHONY: deps
 deps: ## Install the system packages tests use (redis-server, redis-tools, nginx, chromium) when missing
@@ -132,14 +134,15 @@ test-python-install: ## `pip install ./sdk-python` into a fresh virtualenv, then
 		print("installed centrifuge-sdk", c.__version__)'
 
 .PHONY: test-python-compat
-test-python-compat: build ## sdk-python's tests and mypy on Python 3.9, the oldest supported (pyenv's 3.9 on this image)
-	@py=$$(for c in python3.9 $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.9*/bin/python3.9; do \
-		"$$c" -c '' 2>/dev/null && { echo "$$c"; break; }; done); \
-	if [ -z "$$py" ]; then echo "test-python-compat: no Python 3.9 found (python3.9 or pyenv): install one"; exit 1; fi; \
-	venv=sdk-python/.venv39; { [ -x $$venv/bin/python ] || "$$py" -m venv $$venv; } && \
+test-python-compat: build ## sdk-python's tests and mypy on the oldest Python found (3.9 if installed, else python3 >= 3.9)
+	@py=$$(for c in python3.9 $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.9*/bin/python3.9 python3.10 python3.11 python3; do \
+		command -v "$$c" >/dev/null 2>&1 && "$$c" -c 'import sys, venv, ensurepip; sys.exit(sys.version_info < (3, 9))' 2>/dev/null && { echo "$$c"; break; }; done); \
+	if [ -z "$$py" ]; then echo "test-python-compat: no Python >= 3.9 with the venv module found: install python3 and python3-venv (scripts/deps.sh does)"; exit 1; fi; \
+	echo "test-python-compat: $$("$$py" -V) ($$py)"; \
+	venv=sdk-python/.venv-compat; { [ -x $$venv/bin/python ] && [ "$$($$venv/bin/python -V)" = "$$("$$py" -V)" ]; } || { rm -rf $$venv && "$$py" -m venv $$venv; } && \
 	$$venv/bin/pip install -q -e './sdk-python[crypto,django]' -r sdk-python/requirements-dev.txt && \
-	cd sdk-python && CENTRIFUGE_BIN=$(CURDIR)/$(BIN) .venv39/bin/pytest -q -p no:cacheprovider && \
-	.venv39/bin/mypy --strict --cache-dir=/dev/null src
+	cd sdk-python && CENTRIFUGE_BIN=$(CURDIR)/$(BIN) .venv-compat/bin/pytest -q -p no:cacheprovider && \
+	.venv-compat/bin/mypy --strict --cache-dir=/dev/null src
 
 # tests/compat: the official Centrifugo backend libraries, pinned, unchanged,
 # against bin/centrifuge. The gocent module is outside go.work and GO_MODS (it

@@ -11,12 +11,13 @@ command -v redis-cli >/dev/null 2>&1 || missing+=(redis-tools)
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 # examples/rails: Rails, JWT, SQLite and WEBrick from Debian (no gems are fetched);
-# examples/django: a virtualenv (python3-venv, for Debian's python3).
 command -v rails >/dev/null 2>&1 || missing+=(ruby-rails)
 ruby -rjwt -e '' >/dev/null 2>&1 || missing+=(ruby-jwt)
 ruby -rsqlite3 -e '' >/dev/null 2>&1 || missing+=(ruby-sqlite3)
 ruby -rwebrick -e '' >/dev/null 2>&1 || missing+=(ruby-webrick)
-python3 -m venv --help >/dev/null 2>&1 && python3 -c 'import ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
+# Python virtualenvs (sdk-python's tests, test-python-compat): Debian's
+# python3 lacks ensurepip without python3-venv.
+command -v python3 >/dev/null 2>&1 && python3 -c 'import ensurepip' >/dev/null 2>&1 || missing+=(python3 python3-venv)
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"sync"
 
 	"github.com/centrifugehq/centrifuge/server/internal/parallel"
 	"github.com/centrifugehq/centrifuge/server/internal/protocol"
@@ -20,10 +21,46 @@ type batchParams struct {
 	Parallel bool                         `json:"parallel"`
 }
 
+// responseBudget bounds the response of one batch: each reply is encoded as
+// soon as its command has run, and counted; once the replies would exceed
+// the budget, the command at hand and every later one get error 106 and the
+// later ones do not run. The response (and the memory it takes) is thus at
+// most the budget plus what the commands running at that moment return.
+type responseBudget struct {
+	mu   sync.Mutex
+	left int64
+	over bool
+}
+
+func (b *responseBudget) reply(run func() any) json.RawMessage {
+	b.mu.Lock()
+	over := b.over
+	b.mu.Unlock()
+	if over {
+		return b.tooLarge()
+	}
+	out, err := json.Marshal(run())
+	if err != nil {
+		out, _ = json.Marshal(map[string]any{"error": protocol.ErrInternal})
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.over || int64(len(out)) > b.left {
+		b.over = true
+		return b.tooLarge()
+	}
+	b.left -= int64(len(out))
+	return out
+}
+
+func (b *responseBudget) tooLarge() json.RawMessage {
+	return json.RawMessage(`{"error":{"code":106,"message":"response too large: the batch's replies exceed http.api_max_response_size"}}`)
+}
+
 // batchResult is {"replies": [...]}, one reply per command in the commands'
 // order: {"<method>": result} or {"error": ...}.
 type batchResult struct {
-	Replies []map[string]any `json:"replies"`
+	Replies []json.RawMessage `json:"replies"`
 }
 
 // batch runs every command (concurrently with parallel: true). Too many
@@ -32,9 +69,12 @@ func (h *Handler) batch(ctx context.Context, cl call, req *batchParams) (*batchR
 	if len(req.Commands) > MaxBatchCommands {
 		return nil, &paramsError{msg: tooManyCommands(len(req.Commands))}
 	}
-	replies := make([]map[string]any, len(req.Commands))
+	// Each reply is encoded as its command finishes and counted against the
+	// response budget (http.api_max_response_size).
+	budget := responseBudget{left: h.maxResp}
+	replies := make([]json.RawMessage, len(req.Commands))
 	forEach(len(req.Commands), req.Parallel, func(i int) {
-		replies[i] = h.command(ctx, cl, req.Commands[i])
+		replies[i] = budget.reply(func() any { return h.command(ctx, cl, req.Commands[i]) })
 	})
 	return &batchResult{Replies: replies}, nil
 }

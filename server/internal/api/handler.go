@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
@@ -24,6 +25,9 @@ import (
 const (
 	// DefaultMaxBodySize is the request body limit when Options.MaxBodySize is 0.
 	DefaultMaxBodySize = 10 << 20
+	// DefaultMaxResponseSize is the batch response limit when
+	// Options.MaxResponseSize is 0.
+	DefaultMaxResponseSize = 64 << 20
 	// MaxBatchCommands is the most commands one batch request may carry.
 	MaxBatchCommands = 1000
 	// HeaderAPIKey carries the project's API key; "Authorization: apikey <key>" works too.
@@ -37,6 +41,10 @@ type Options struct {
 	// MaxBodySize limits request bodies, in bytes; larger bodies get HTTP 413.
 	// 0 (or less) means DefaultMaxBodySize.
 	MaxBodySize int64
+	// MaxResponseSize caps the JSON response of one batch, in bytes (the
+	// http.api_max_response_size key); commands whose replies do not fit get
+	// error 106 instead. 0 (or less) means DefaultMaxResponseSize.
+	MaxResponseSize int64
 	// Logger receives internal errors (with the request id shown to the caller);
 	// nil means slog.Default().
 	Logger *slog.Logger
@@ -54,6 +62,7 @@ type Handler struct {
 	svc         Service
 	projects    *structure.Registry
 	maxBodySize int64
+	maxResp     int64
 	log         *slog.Logger
 	observe     func(method string, took time.Duration)
 }
@@ -64,11 +73,15 @@ func New(svc Service, projects *structure.Registry, opts Options) *Handler {
 		svc:         svc,
 		projects:    projects,
 		maxBodySize: opts.MaxBodySize,
+		maxResp:     opts.MaxResponseSize,
 		log:         opts.Logger,
 		observe:     opts.Observe,
 	}
 	if h.maxBodySize <= 0 {
 		h.maxBodySize = DefaultMaxBodySize
+	}
+	if h.maxResp <= 0 {
+		h.maxResp = DefaultMaxResponseSize
 	}
 	if h.log == nil {
 		h.log = slog.Default()
@@ -254,6 +267,9 @@ func decodeParams(data []byte, v any) error {
 	data = bytes.TrimSpace(data)
 	if len(data) == 0 || isNull(data) {
 		return nil
+	}
+	if !utf8.Valid(data) {
+		return &paramsError{msg: "request is not valid UTF-8"}
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()

@@ -42,7 +42,7 @@ const testTokenTTL = 24 * time.Hour
 // result is the process exit code. Without a command, or when args start with
 // a flag, it runs serve.
 func Main(args []string, stdout, stderr io.Writer) int {
-	c := &cli{stdout: stdout, stderr: stderr, stdin: os.Stdin, environ: os.Environ(), run: Run}
+	c := &cli{stdout: stdout, stderr: stderr, stdin: os.Stdin, environ: os.Environ(), run: Run, checkPort: portFree}
 	return c.main(args)
 }
 
@@ -52,6 +52,8 @@ type cli struct {
 	stdin          io.Reader
 	environ        []string
 	run            func(ctx context.Context, cfg config.Config, log *slog.Logger) error
+	// checkPort runs before the welcome is printed (nil: no check).
+	checkPort func(config.HTTP) error
 }
 
 type command struct {
@@ -235,6 +237,11 @@ func (c *cli) serve(args []string) int {
 		return c.errorf("%v", err)
 	}
 	logger := slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: cfg.Log.SlogLevel()}))
+	if c.checkPort != nil {
+		if err := c.checkPort(cfg.HTTP); err != nil {
+			return c.errorf("%v", err) // before the welcome: no token for a server that is not there
+		}
+	}
 	c.printWelcome(cfg, *create)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -463,4 +470,17 @@ func (c *cli) version(args []string) int {
 	}
 	fmt.Fprintf(c.stdout, "centrifuge %s %s %s/%s\n", Version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	return exitOK
+}
+
+// portFree checks that the configured address can be listened on (port 0
+// always can), so that serve fails before printing endpoints and a token.
+func portFree(h config.HTTP) error {
+	if h.Port == 0 {
+		return nil
+	}
+	ln, err := net.Listen("tcp", h.ListenAddr())
+	if err != nil {
+		return fmt.Errorf("cannot listen on %s (is another server running? change http.port or --port): %w", h.ListenAddr(), err)
+	}
+	return ln.Close()
 }

@@ -94,12 +94,13 @@ func New(cfg config.Config, log *slog.Logger) (*Server, error) {
 	s.stats = stats
 	registerTransportMetrics(reg, stats)
 	e.Use(apiMetrics(reg))
-	checkOrigin := transport.OriginChecker(cfg.HTTP.AllowedOrigins)
+	checkOrigin := transport.LogRefused(transport.OriginChecker(cfg.HTTP.AllowedOrigins), log, 10*time.Second)
 	ws := wstransport.New(node, wstransport.Options{
-		ReadLimit:   int64(cfg.Client.MaxFrameSize),
-		CheckOrigin: checkOrigin,
-		Disabled:    cfg.HTTP.DisableWebSocket,
-		Stats:       stats,
+		ReadLimit:    int64(cfg.Client.MaxFrameSize),
+		WriteTimeout: cfg.HTTP.WriteTimeout.D(),
+		CheckOrigin:  checkOrigin,
+		Disabled:     cfg.HTTP.DisableWebSocket,
+		Stats:        stats,
 	})
 	e.GET("/connection/websocket", func(c echo.Context) error {
 		ws.Serve(c.Response(), c.Request(), "")
@@ -114,6 +115,7 @@ func New(cfg config.Config, log *slog.Logger) (*Server, error) {
 		DisconnectDelay:  cfg.SockJS.DisconnectDelay.D(),
 		ClientURL:        cfg.SockJS.ClientURL,
 		MaxMessageSize:   cfg.HTTP.EmulationMaxBodySize,
+		WriteTimeout:     cfg.HTTP.WriteTimeout.D(),
 		DisableWebSocket: cfg.HTTP.DisableWebSocket,
 		CheckOrigin:      checkOrigin,
 		FrameAncestors:   transport.FrameAncestors(cfg.HTTP.AllowedOrigins),
@@ -138,6 +140,7 @@ func New(cfg config.Config, log *slog.Logger) (*Server, error) {
 	hs := httpstream.New(node, httpstream.Options{
 		MaxConnectSize:       cfg.Client.MaxFrameSize,
 		MaxEmulationBodySize: cfg.HTTP.EmulationMaxBodySize,
+		WriteTimeout:         cfg.HTTP.WriteTimeout.D(),
 		CheckOrigin:          checkOrigin,
 		Stats:                stats,
 	})
@@ -158,7 +161,11 @@ func New(cfg config.Config, log *slog.Logger) (*Server, error) {
 		return nil
 	})
 	e.Any("/emulation", func(c echo.Context) error {
-		hs.ServeEmulation(c.Response(), c.Request())
+		hs.ServeEmulation(c.Response(), c.Request(), "")
+		return nil
+	})
+	e.Any("/emulation/:project", func(c echo.Context) error {
+		hs.ServeEmulation(c.Response(), c.Request(), c.Param("project"))
 		return nil
 	})
 	e.GET("/health", s.health)
@@ -172,7 +179,7 @@ func New(cfg config.Config, log *slog.Logger) (*Server, error) {
 			return reg.WritePrometheus(c.Response())
 		})
 	}
-	api.New(node, projects, api.Options{MaxBodySize: int64(cfg.HTTP.APIMaxBodySize), Logger: log,
+	api.New(node, projects, api.Options{MaxBodySize: int64(cfg.HTTP.APIMaxBodySize), MaxResponseSize: int64(cfg.HTTP.APIMaxResponseSize), Logger: log,
 		// The methods run by /api lines and batch commands, timed as apiMetrics times routes.
 		Observe: func(method string, took time.Duration) {
 			reg.Timer("api.call", "server API calls, by method", "method", method).Observe(took)
@@ -190,9 +197,10 @@ func New(cfg config.Config, log *slog.Logger) (*Server, error) {
 	s.echo = e
 	s.newConns = map[net.Conn]struct{}{}
 	s.http = &http.Server{
-		Handler:           e,
+		Handler:           guard(e, cfg.HTTP),
 		ConnState:         s.trackConn,
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: cfg.HTTP.ReadHeaderTimeout.D(),
+		IdleTimeout:       cfg.HTTP.IdleTimeout.D(),
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}

@@ -288,15 +288,24 @@ func (c *Client) handlePublish(ctx context.Context, req *protocol.PublishRequest
 	return &protocol.Reply{Publish: &protocol.PublishResult{}}, nil
 }
 
-// readAllowed checks that presence or history of a channel may be read.
+// readAllowed checks that presence or history of a channel may be read: by
+// a subscriber, or, with allow_*_for_client, by a client that could
+// subscribe without a token or a proxy's word.
 func (c *Client) readAllowed(ch string, enabled, allowForClient bool) error {
 	if !enabled {
 		return protocol.ErrNotAvailable
 	}
-	if !allowForClient && !c.subscribed(ch) {
+	if c.subscribed(ch) {
+		return nil
+	}
+	if !allowForClient {
 		return protocol.ErrPermissionDenied
 	}
-	return nil
+	name, opts, err := c.resolveChannel(ch)
+	if err != nil {
+		return err
+	}
+	return mayReadUnsubscribed(name, opts, c.User())
 }
 
 // presenceChannel checks a presence or presence_stats request and returns

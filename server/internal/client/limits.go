@@ -3,6 +3,7 @@ package client
 import (
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/centrifugehq/centrifuge/server/internal/protocol"
 )
@@ -82,8 +83,13 @@ func (c *Client) allowCommand(cmd *protocol.Command) (run, keep bool) {
 }
 
 // dataAllowed applies max_publication_size to the data of a publish, rpc or
-// send (or what a publish proxy rewrote it to).
+// send (or what a publish proxy rewrote it to), and refuses invalid UTF-8:
+// it would reach subscribers in WebSocket text frames, which strict clients
+// close with 1007, and stay in history for recovering ones to meet again.
 func (c *Client) dataAllowed(data []byte) error {
+	if !utf8.Valid(data) {
+		return protocol.ErrBadRequest.WithMessage("data is not valid UTF-8")
+	}
 	if max := c.node.ClientConfig().MaxPublicationSize; max > 0 && len(data) > max {
 		c.node.Stats().PublicationTooLarge.Add(1)
 		return protocol.ErrLimitExceeded.WithMessage("data too large")

@@ -78,6 +78,21 @@ type HTTP struct {
 	DisableWebSocket bool `yaml:"disable_websocket"`
 	// ShutdownTimeout bounds the graceful shutdown.
 	ShutdownTimeout duration.Duration `yaml:"shutdown_timeout"`
+
+	// ReadHeaderTimeout bounds reading a request's headers.
+	ReadHeaderTimeout duration.Duration `yaml:"read_header_timeout"`
+	// ReadBodyTimeout bounds reading a request's body (every POST: API,
+	// emulation, SockJS sends, HTTP-streaming's connect); a slower client's
+	// connection is closed.
+	ReadBodyTimeout duration.Duration `yaml:"read_body_timeout"`
+	// IdleTimeout closes a keep-alive connection with no request for this long.
+	IdleTimeout duration.Duration `yaml:"idle_timeout"`
+	// WriteTimeout bounds writing a response (API, health, metrics,
+	// emulation) and each write to a streaming client transport.
+	WriteTimeout duration.Duration `yaml:"write_timeout"`
+	// APIMaxResponseSize caps the JSON response of one server API call
+	// (a batch counts whole), in bytes: commands beyond it get error 106.
+	APIMaxResponseSize int `yaml:"api_max_response_size"`
 }
 
 // ListenAddr returns Address and Port joined as "host:port".
@@ -237,6 +252,12 @@ func Default() Config {
 			Port:            8000,
 			APIMaxBodySize:  1 << 20,
 			ShutdownTimeout: seconds(10),
+
+			ReadHeaderTimeout:  seconds(10),
+			ReadBodyTimeout:    seconds(10),
+			IdleTimeout:        seconds(60),
+			WriteTimeout:       seconds(10),
+			APIMaxResponseSize: 64 << 20,
 			// A frame of client.max_frame_size, escaped as a JSON string.
 			EmulationMaxBodySize: 256 << 10,
 		},
@@ -298,6 +319,17 @@ func (c *Config) Validate() error {
 	}
 	if c.HTTP.EmulationMaxBodySize <= 0 {
 		add("http.emulation_max_body_size must be > 0")
+	}
+	for key, d := range map[string]duration.Duration{
+		"read_header_timeout": c.HTTP.ReadHeaderTimeout, "read_body_timeout": c.HTTP.ReadBodyTimeout,
+		"idle_timeout": c.HTTP.IdleTimeout, "write_timeout": c.HTTP.WriteTimeout,
+	} {
+		if d <= 0 {
+			add("http.%s must be > 0", key)
+		}
+	}
+	if c.HTTP.APIMaxResponseSize <= 0 {
+		add("http.api_max_response_size must be > 0")
 	}
 	if g := c.Metrics.Graphite; g.Address != "" {
 		if _, _, err := net.SplitHostPort(g.Address); err != nil {

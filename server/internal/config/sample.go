@@ -82,13 +82,18 @@ func RandomPassword() (string, error) {
 
 // sampleComments documents keys in the YAML that Marshal writes.
 var sampleComments = map[string]string{
-	"http":                         "Listener for client connections, the server API and the admin UI.",
+	"http":                         "Listener for client connections and the server API.",
 	"http.address":                 `Interface to listen on: "0.0.0.0" for all.`,
 	"http.port":                    "TCP port; 0 picks any free port.",
 	"http.allowed_origins":         `Origins browsers may connect from: empty allows same-origin only, "*" any.`,
 	"http.api_max_body_size":       "Largest server API request body, in bytes.",
 	"http.emulation_max_body_size": "Largest POST /emulation body and SockJS send, in bytes.",
 	"http.disable_websocket":       "Refuse WebSocket upgrades so clients fall back to HTTP transports (tests).",
+	"http.read_header_timeout":     "Longest time to read a request's headers.",
+	"http.read_body_timeout":       "Longest time to read a request's body; slower clients are cut off.",
+	"http.idle_timeout":            "Closes keep-alive connections idle this long.",
+	"http.write_timeout":           "Longest time to write a response, or one write to a streaming client.",
+	"http.api_max_response_size":   "Largest server API response (a whole batch), in bytes; beyond, commands get error 106.",
 	"sockjs":                       "SockJS (/connection/sockjs): behind a load balancer it needs sticky sessions.",
 	"sockjs.heartbeat_delay":       "Heartbeat frames keep idle SockJS requests open through proxies.",
 	"sockjs.disconnect_delay":      "Closes a session whose client has had no poll or stream open this long.",

@@ -14,7 +14,6 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/centrifugehq/centrifuge/server/internal/client"
@@ -53,11 +52,9 @@ type Options struct {
 
 // Handler serves HTTP-streaming, SSE and the emulation endpoint for a node.
 type Handler struct {
-	node *hub.Node
-	opts Options
-
-	mu      sync.Mutex
-	clients map[*client.Client]struct{}
+	node     *hub.Node
+	opts     Options
+	sessions transport.Sessions
 }
 
 // New returns a handler for node.
@@ -71,7 +68,7 @@ func New(node *hub.Node, opts Options) *Handler {
 	if opts.WriteTimeout <= 0 {
 		opts.WriteTimeout = DefaultWriteTimeout
 	}
-	return &Handler{node: node, opts: opts, clients: map[*client.Client]struct{}{}}
+	return &Handler{node: node, opts: opts}
 }
 
 // ServeStream handles POST /connection/http_stream for project ("" = default).
@@ -146,12 +143,8 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, project, name st
 		transport.Error(w, http.StatusBadRequest, "no connect command: send it in the POST body (http_stream) or the "+ConnectParam+" query parameter (sse)")
 		return
 	}
-	if _, err := h.node.Projects().Get(project); err != nil {
-		if errors.Is(err, structure.ErrUnknownProject) {
-			transport.Error(w, http.StatusNotFound, "unknown project")
-			return
-		}
-		transport.Error(w, http.StatusInternalServerError, "internal server error")
+	proj, ok := h.project(w, project)
+	if !ok {
 		return
 	}
 	s := &stream{
@@ -188,16 +181,15 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, project, name st
 
 	h.opts.Stats.Connect(name)
 	defer h.opts.Stats.Disconnect(name)
-	remove := h.node.AddSession(s.session, func(data []byte) { c.HandleFrame(data) })
-	defer remove()
-	h.mu.Lock()
-	h.clients[c] = struct{}{}
-	h.mu.Unlock()
-	defer func() {
-		h.mu.Lock()
-		delete(h.clients, c)
-		h.mu.Unlock()
-	}()
+	// The session is bound to its project and this connection: emulation
+	// requests reach it only through the project's endpoint, and only while
+	// the stream lives.
+	key := transport.SessionKey(proj, s.session)
+	removeSink := h.node.AddSession(key, func(data []byte) { c.HandleFrame(data) })
+	defer removeSink()
+	if remove, ok := h.sessions.Add(key, c); ok { // a fresh random id: always
+		defer remove()
+	}
 
 	c.HandleFrame(connect)
 	peerGone := false
@@ -214,16 +206,21 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, project, name st
 // Shutdown disconnects every stream of the handler with d. Streaming responses
 // are not hijacked: http.Server.Shutdown waits for them, so it is called
 // when the server starts shutting down (http.Server.RegisterOnShutdown).
-func (h *Handler) Shutdown(d protocol.Disconnect) {
-	h.mu.Lock()
-	clients := make([]*client.Client, 0, len(h.clients))
-	for c := range h.clients {
-		clients = append(clients, c)
+func (h *Handler) Shutdown(d protocol.Disconnect) { h.sessions.Shutdown(d) }
+
+// project resolves a project of the URL ("" = default) to its name; it
+// answers 404 itself for an unknown one.
+func (h *Handler) project(w http.ResponseWriter, project string) (string, bool) {
+	p, err := h.node.Projects().Get(project)
+	if err != nil {
+		if errors.Is(err, structure.ErrUnknownProject) {
+			transport.Error(w, http.StatusNotFound, "unknown project")
+			return "", false
+		}
+		transport.Error(w, http.StatusInternalServerError, "internal server error")
+		return "", false
 	}
-	h.mu.Unlock()
-	for _, c := range clients {
-		c.Disconnect(d)
-	}
+	return p.Name, true
 }
 
 // emulationRequest is the body of POST /emulation (JSON protocol): data is
@@ -234,11 +231,12 @@ type emulationRequest struct {
 	Data    json.RawMessage `json:"data"`
 }
 
-// ServeEmulation handles POST /emulation: it hands the commands to the
+// ServeEmulation handles POST /emulation (project "": the default one) and
+// POST /emulation/<project>: it hands the commands to the
 // session, on whichever node holds it, and answers 204 once they are handled.
 // An unknown session or node is a 404 (the client then reconnects), a
 // malformed request a 400, a body over the limit a 413.
-func (h *Handler) ServeEmulation(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) ServeEmulation(w http.ResponseWriter, r *http.Request, project string) {
 	if !transport.CORS(w, r, h.opts.CheckOrigin, "POST, OPTIONS") {
 		return
 	}
@@ -251,25 +249,20 @@ func (h *Handler) ServeEmulation(w http.ResponseWriter, r *http.Request) {
 		transport.Error(w, http.StatusBadRequest, "only the JSON protocol is supported")
 		return
 	}
+	proj, ok := h.project(w, project)
+	if !ok {
+		return
+	}
 	body, ok := h.readBody(w, r, h.opts.MaxEmulationBodySize, "emulation request")
 	if !ok {
 		return
 	}
-	var req emulationRequest
-	if err := json.Unmarshal(body, &req); err != nil {
-		transport.Error(w, http.StatusBadRequest, "malformed emulation request: "+err.Error())
+	req, data, msg := parseEmulation(body)
+	if msg != "" {
+		transport.Error(w, http.StatusBadRequest, msg)
 		return
 	}
-	var data string
-	if req.Session == "" {
-		transport.Error(w, http.StatusBadRequest, "emulation request without session")
-		return
-	}
-	if err := json.Unmarshal(req.Data, &data); err != nil || data == "" {
-		transport.Error(w, http.StatusBadRequest, "emulation request data must be the commands as a non-empty JSON string")
-		return
-	}
-	err := h.node.Emulate(r.Context(), req.Node, req.Session, []byte(data))
+	err := h.node.Emulate(r.Context(), req.Node, transport.SessionKey(proj, req.Session), data)
 	switch {
 	case err == nil:
 		w.WriteHeader(http.StatusNoContent)
@@ -283,4 +276,23 @@ func (h *Handler) ServeEmulation(w http.ResponseWriter, r *http.Request) {
 		h.node.Log().Error("emulation request failed", "err", err)
 		transport.Error(w, http.StatusBadGateway, "emulation failed: the session's node could not be reached")
 	}
+}
+
+// parseEmulation decodes a POST /emulation body; msg says what is wrong
+// with a malformed one (HTTP 400).
+func parseEmulation(body []byte) (req emulationRequest, data []byte, msg string) {
+	if err := json.Unmarshal(body, &req); err != nil {
+		return req, nil, "malformed emulation request: " + err.Error()
+	}
+	if req.Session == "" {
+		return req, nil, "emulation request without session"
+	}
+	if !transport.ValidSessionID(req.Session) || len(req.Node) > 128 {
+		return req, nil, "malformed session or node id"
+	}
+	var s string
+	if err := json.Unmarshal(req.Data, &s); err != nil || s == "" {
+		return req, nil, "emulation request data must be the commands as a non-empty JSON string"
+	}
+	return req, []byte(s), ""
 }

@@ -28,7 +28,7 @@ func server(t *testing.T, n *hub.Node, opts Options) (*Handler, *httptest.Server
 	mux := http.NewServeMux()
 	mux.HandleFunc("/connection/http_stream", func(w http.ResponseWriter, r *http.Request) { h.ServeStream(w, r, "") })
 	mux.HandleFunc("/connection/sse", func(w http.ResponseWriter, r *http.Request) { h.ServeSSE(w, r, "") })
-	mux.HandleFunc("/emulation", h.ServeEmulation)
+	mux.HandleFunc("/emulation", func(w http.ResponseWriter, r *http.Request) { h.ServeEmulation(w, r, "") })
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return h, srv

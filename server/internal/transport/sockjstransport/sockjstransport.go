@@ -20,6 +20,7 @@ import (
 	"net"
 	"net/http"
 	"regexp"
+	"strings"
 	"sync"
 	"time"
 
@@ -73,12 +74,10 @@ type Options struct {
 
 // Handler serves SockJS for a node, every project.
 type Handler struct {
-	node   *hub.Node
-	opts   Options
-	sockjs *sockjs.Handler
-
-	mu      sync.Mutex
-	clients map[*client.Client]struct{}
+	node     *hub.Node
+	opts     Options
+	sockjs   *sockjs.Handler
+	sessions transport.Sessions
 }
 
 type projectKey struct{}
@@ -111,12 +110,20 @@ func New(node *hub.Node, opts Options) *Handler {
 		so.SockJSURL = opts.ClientURL
 	}
 	opts.CheckOrigin = check
-	h := &Handler{node: node, opts: opts, clients: map[*client.Client]struct{}{}}
+	h := &Handler{node: node, opts: opts}
 	h.sockjs = sockjs.NewHandler("", so, h.session)
 	return h
 }
 
-var iframePath = regexp.MustCompile(`^/iframe[0-9-.a-z_]*\.html$`)
+var (
+	iframePath = regexp.MustCompile(`^/iframe[0-9-.a-z_]*\.html$`)
+	// sessionPath is a session request: /<server>/<session>/<transport>.
+	sessionPath = regexp.MustCompile(`^/([^/]*)/([^/]*)/([a-z_]+)$`)
+)
+
+// projectSep joins a project and a session id in the session ids sockjs-go
+// sees: no project name (structure.NameRe) nor valid id contains it.
+const projectSep = "~"
 
 // Serve handles one request to the SockJS endpoint of project ("" =
 // default); path is what follows ".../sockjs" in the URL ("", "/info",
@@ -126,12 +133,32 @@ func (h *Handler) Serve(w http.ResponseWriter, r *http.Request, project, path st
 		transport.Error(w, http.StatusForbidden, "origin not allowed")
 		return
 	}
-	if _, err := h.node.Projects().Get(project); err != nil {
+	p, err := h.node.Projects().Get(project)
+	if err != nil {
 		if errors.Is(err, structure.ErrUnknownProject) {
 			transport.Error(w, http.StatusNotFound, "unknown project")
 			return
 		}
 		transport.Error(w, http.StatusInternalServerError, "internal server error")
+		return
+	}
+	send := false
+	if m := sessionPath.FindStringSubmatch(path); m != nil {
+		// The client chooses the ids: bound and validated, and the session
+		// is its project's (the same id in another project is another
+		// session).
+		if !transport.ValidSessionID(m[1]) || !transport.ValidSessionID(m[2]) {
+			transport.Error(w, http.StatusNotFound, "malformed SockJS server or session id")
+			return
+		}
+		if m[3] == "jsonp" && r.URL.Query().Get("c") == "" {
+			transport.Error(w, http.StatusBadRequest, `"callback" parameter required`)
+			return
+		}
+		send = m[3] == "xhr_send" || m[3] == "jsonp_send"
+		path = "/" + m[1] + "/" + p.Name + projectSep + m[2] + "/" + m[3]
+	} else if len(path) > 256 {
+		transport.Error(w, http.StatusNotFound, "not found")
 		return
 	}
 	if r.Method == http.MethodPost && r.Body != nil {
@@ -158,7 +185,14 @@ func (h *Handler) Serve(w http.ResponseWriter, r *http.Request, project, path st
 	u := *r.URL
 	u.Path, u.RawPath = path, ""
 	r2.URL = &u
-	h.sockjs.ServeHTTP(&responseWriter{ResponseWriter: w, rc: http.NewResponseController(w), timeout: h.opts.WriteTimeout, maxMessage: int64(h.opts.MaxMessageSize)}, r2)
+	rw := &responseWriter{ResponseWriter: w, rc: http.NewResponseController(w), timeout: h.opts.WriteTimeout, maxMessage: int64(h.opts.MaxMessageSize)}
+	if send {
+		// sockjs-go answers 500 to a send to a session that is closing: it
+		// is the client's stale session, not a server error.
+		h.sockjs.ServeHTTP(&sendWriter{responseWriter: rw}, r2)
+		return
+	}
+	h.sockjs.ServeHTTP(rw, r2)
 }
 
 // session runs one SockJS session: the client state machine fed with the
@@ -173,14 +207,11 @@ func (h *Handler) session(s sockjs.Session) {
 	}
 	h.opts.Stats.Connect(transport.NameSockJS)
 	defer h.opts.Stats.Disconnect(transport.NameSockJS)
-	h.mu.Lock()
-	h.clients[c] = struct{}{}
-	h.mu.Unlock()
-	defer func() {
-		h.mu.Lock()
-		delete(h.clients, c)
-		h.mu.Unlock()
-	}()
+	// sockjs-go holds one session per id; its id is "<project>~<id>".
+	proj, id, _ := strings.Cut(s.ID(), projectSep)
+	if remove, ok := h.sessions.Add(transport.SessionKey(proj, id), c); ok {
+		defer remove()
+	}
 	for {
 		msg, err := s.Recv()
 		if err != nil {
@@ -197,16 +228,29 @@ func (h *Handler) session(s sockjs.Session) {
 // Shutdown disconnects every SockJS client with d. Their HTTP requests are not
 // hijacked: http.Server.Shutdown waits for them, so it is called when the
 // server starts shutting down (http.Server.RegisterOnShutdown).
-func (h *Handler) Shutdown(d protocol.Disconnect) {
-	h.mu.Lock()
-	clients := make([]*client.Client, 0, len(h.clients))
-	for c := range h.clients {
-		clients = append(clients, c)
+func (h *Handler) Shutdown(d protocol.Disconnect) { h.sessions.Shutdown(d) }
+
+// sendWriter turns sockjs-go's 500 to a send request into 404: the session
+// is closing (the client reconnects, as after any 404 to a send).
+type sendWriter struct {
+	*responseWriter
+	swallow bool
+}
+
+func (w *sendWriter) WriteHeader(code int) {
+	if code == http.StatusInternalServerError {
+		w.swallow = true
+		transport.Error(w.responseWriter, http.StatusNotFound, "session closed")
+		return
 	}
-	h.mu.Unlock()
-	for _, c := range clients {
-		c.Disconnect(d)
+	w.responseWriter.WriteHeader(code)
+}
+
+func (w *sendWriter) Write(p []byte) (int, error) {
+	if w.swallow {
+		return len(p), nil
 	}
+	return w.responseWriter.Write(p)
 }
 
 // sessionTransport is the client.Transport of one SockJS session.
