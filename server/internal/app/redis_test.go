@@ -162,3 +162,37 @@ func TestProjectChangesReachEveryNode(t *testing.T) {
 	}
 	cl.mustCall("subscribe", map[string]any{"channel": "live:z"})
 }
+
+// A Redis restarted without persistence has lost the stored projects: the
+// nodes must store theirs again, not take the empty store for every project
+// deleted (which closed every connection with 3503 "project deleted").
+func TestProjectsSurviveARedisRestartWithoutData(t *testing.T) {
+	r := redistest.Start(t)
+	nodes := redisNodes(t, 2, func(c *config.Config) { c.Engine.RedisURL = r.URL })
+	a, b := nodes[0], nodes[1]
+	ca, _ := a.connect(t, "1")
+	cb, _ := b.connect(t, "2")
+	r.Restart()
+	// Both nodes poll the store every second; give them three polls.
+	deadline := time.Now().Add(3 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case <-ca.closed:
+			t.Fatalf("node A closed its client after the Redis restart: %v", ca.close)
+		case <-cb.closed:
+			t.Fatalf("node B closed its client after the Redis restart: %v", cb.close)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	v, err := a.srv.Node().Store().Version(t.Context())
+	if err != nil || v == 0 {
+		t.Fatalf("the store was not seeded again: version %d, %v", v, err)
+	}
+	ps, err := b.srv.Node().Store().Load(t.Context())
+	if err != nil || len(ps) == 0 {
+		t.Fatalf("stored projects after the restart: %d, %v", len(ps), err)
+	}
+	// New connections are served on both nodes.
+	a.connect(t, "3")
+	b.connect(t, "4")
+}

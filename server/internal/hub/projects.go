@@ -56,6 +56,21 @@ func (n *Node) reloadProjects(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("structure store: %w", err)
 	}
+	if v == 0 && n.storeVersion.Load() > 0 {
+		// The store lost everything it held since this node loaded it (a
+		// Redis restarted without persistence): that is not every project
+		// deleted. The first node to notice stores its projects again.
+		seeded, err := n.store.Seed(ctx, projectList(n.projects))
+		if err != nil {
+			return fmt.Errorf("structure store: re-seed after data loss: %w", err)
+		}
+		if seeded {
+			n.log.Warn("the structure store was emptied (a Redis restart without persistence?): stored this node's projects again; edits made since this node last loaded them are lost", "store", n.store.Kind())
+		}
+		if v, err = n.store.Version(ctx); err != nil {
+			return fmt.Errorf("structure store: %w", err)
+		}
+	}
 	ps, err := n.store.Load(ctx)
 	if err != nil {
 		return fmt.Errorf("structure store: %w", err)
