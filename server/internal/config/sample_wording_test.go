@@ -5,18 +5,23 @@ import (
 	"testing"
 )
 
-// TestSampleMentionsNoAdminUI: the generated config describes only what
-// exists; there is no admin UI yet.
-func TestSampleMentionsNoAdminUI(t *testing.T) {
+// TestSampleDescribesTheAdminUI: the generated config describes what exists:
+// the admin UI at / with its API, enabled, behind a fresh password.
+func TestSampleDescribesTheAdminUI(t *testing.T) {
 	c, err := Sample()
 	if err != nil {
 		t.Fatal(err)
+	}
+	if !c.Admin.Enabled || len(c.Admin.Password) < 16 {
+		t.Fatalf("sample admin section: enabled %v, password of %d characters", c.Admin.Enabled, len(c.Admin.Password))
 	}
 	b, err := Marshal(c, "c.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Contains(strings.ToLower(string(b)), "admin") {
-		t.Fatalf("generated config mentions an admin UI:\n%s", b)
+	for _, want := range []string{"The admin UI at / and its API at /admin/api/", "password: " + c.Admin.Password} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("generated config lacks %q:\n%s", want, b)
+		}
 	}
 }
