@@ -88,7 +88,7 @@ test-bench-smoke: build ## A second of every load scenario on both engines, so t
 
 .PHONY: bench-micro
 bench-micro: ## Go micro-benchmarks of the hot paths (compare runs with benchstat)
-	cd server && go test -run='^$$' -bench=. -benchmem ./internal/protocol ./internal/hub ./internal/engine/memengine ./internal/engine/redisengine
+	cd server && go test -run='^$$' -bench=. -benchmem ./internal/protocol ./internal/node ./internal/engine/memengine ./internal/engine/redisengine
 
 # Files `make generate` writes; check-generated compares them before and after.
 GENERATED = server/internal/api/gen/*.gen.go sdk-go/gen/*.gen.go sdk-python/src/centrifuge_sdk/models.py \

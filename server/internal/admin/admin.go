@@ -25,7 +25,7 @@ import (
 	"github.com/centrifugehq/centrifuge/server/internal/admin/gen"
 	"github.com/centrifugehq/centrifuge/server/internal/api"
 	"github.com/centrifugehq/centrifuge/server/internal/config"
-	"github.com/centrifugehq/centrifuge/server/internal/hub"
+	"github.com/centrifugehq/centrifuge/server/internal/node"
 	"github.com/centrifugehq/centrifuge/server/internal/store"
 	"github.com/centrifugehq/centrifuge/server/internal/structure"
 )
@@ -46,7 +46,7 @@ type Options struct {
 
 // Handler implements gen.ServerInterface.
 type Handler struct {
-	node     *hub.Node
+	node     *node.Node
 	sessions *sessions
 	password passwordChecker
 	tokens   tokens
@@ -60,7 +60,7 @@ type Handler struct {
 var _ gen.ServerInterface = (*Handler)(nil)
 
 // New returns the admin API of node.
-func New(node *hub.Node, opts Options) *Handler {
+func New(node *node.Node, opts Options) *Handler {
 	log := opts.Logger
 	if log == nil {
 		log = slog.Default()

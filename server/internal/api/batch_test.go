@@ -9,7 +9,7 @@ import (
 
 	"github.com/centrifugehq/centrifuge/server/internal/api"
 	"github.com/centrifugehq/centrifuge/server/internal/engine"
-	"github.com/centrifugehq/centrifuge/server/internal/hub"
+	"github.com/centrifugehq/centrifuge/server/internal/node"
 	"github.com/centrifugehq/centrifuge/server/internal/protocol"
 )
 
@@ -87,7 +87,7 @@ func TestBatchSequentialOrder(t *testing.T) {
 		t.Fatalf("%d calls, want 50", len(calls))
 	}
 	for i, c := range calls {
-		want := fakeCall{"publish", "shop", []any{fmt.Sprintf("c%d", i), fmt.Sprint(i), hub.PublishOptions{}}}
+		want := fakeCall{"publish", "shop", []any{fmt.Sprintf("c%d", i), fmt.Sprint(i), node.PublishOptions{}}}
 		if fmt.Sprint(c) != fmt.Sprint(want) {
 			t.Fatalf("call %d = %v, want %v", i, c, want)
 		}

@@ -17,7 +17,7 @@ import (
 
 	"github.com/centrifugehq/centrifuge/server/internal/api"
 	"github.com/centrifugehq/centrifuge/server/internal/engine"
-	"github.com/centrifugehq/centrifuge/server/internal/hub"
+	"github.com/centrifugehq/centrifuge/server/internal/node"
 	"github.com/centrifugehq/centrifuge/server/internal/protocol"
 	"github.com/centrifugehq/centrifuge/server/internal/structure"
 )
@@ -50,7 +50,7 @@ type fakeService struct {
 	stats      engine.PresenceStats
 	history    engine.HistoryResult
 	channels   map[string]int
-	nodes      []hub.NodeInfo
+	nodes      []node.NodeInfo
 }
 
 func (f *fakeService) record(method, project string, args ...any) error {
@@ -67,7 +67,7 @@ func (f *fakeService) Calls() []fakeCall {
 	return append([]fakeCall(nil), f.calls...)
 }
 
-func (f *fakeService) Publish(_ context.Context, project, channel string, data []byte, opts hub.PublishOptions) (engine.StreamPosition, error) {
+func (f *fakeService) Publish(_ context.Context, project, channel string, data []byte, opts node.PublishOptions) (engine.StreamPosition, error) {
 	if err := f.record("publish", project, channel, string(data), opts); err != nil {
 		return engine.StreamPosition{}, err
 	}
@@ -77,15 +77,15 @@ func (f *fakeService) Publish(_ context.Context, project, channel string, data [
 	return f.position, nil
 }
 
-func (f *fakeService) Broadcast(ctx context.Context, project string, channels []string, data []byte, opts hub.PublishOptions) []hub.PublishResult {
-	out := make([]hub.PublishResult, len(channels))
+func (f *fakeService) Broadcast(ctx context.Context, project string, channels []string, data []byte, opts node.PublishOptions) []node.PublishResult {
+	out := make([]node.PublishResult, len(channels))
 	for i, ch := range channels {
 		out[i].Position, out[i].Err = f.Publish(ctx, project, ch, data, opts)
 	}
 	return out
 }
 
-func (f *fakeService) Subscribe(_ context.Context, project, user, channel string, opts hub.SubscribeOptions) error {
+func (f *fakeService) Subscribe(_ context.Context, project, user, channel string, opts node.SubscribeOptions) error {
 	return f.record("subscribe", project, user, channel, opts)
 }
 
@@ -97,7 +97,7 @@ func (f *fakeService) Disconnect(_ context.Context, project, user, client string
 	return f.record("disconnect", project, user, client, d, whitelist)
 }
 
-func (f *fakeService) Refresh(_ context.Context, project, user, client string, opts hub.RefreshOptions) error {
+func (f *fakeService) Refresh(_ context.Context, project, user, client string, opts node.RefreshOptions) error {
 	return f.record("refresh", project, user, client, opts)
 }
 
@@ -133,7 +133,7 @@ func (f *fakeService) Channels(_ context.Context, project, pattern string) (map[
 	return f.channels, nil
 }
 
-func (f *fakeService) Info(context.Context) ([]hub.NodeInfo, error) {
+func (f *fakeService) Info(context.Context) ([]node.NodeInfo, error) {
 	if err := f.record("info", ""); err != nil {
 		return nil, err
 	}

@@ -7,7 +7,7 @@ import (
 
 	"github.com/centrifugehq/centrifuge/server/internal/api"
 	"github.com/centrifugehq/centrifuge/server/internal/engine"
-	"github.com/centrifugehq/centrifuge/server/internal/hub"
+	"github.com/centrifugehq/centrifuge/server/internal/node"
 	"github.com/centrifugehq/centrifuge/server/internal/protocol"
 )
 
@@ -52,8 +52,8 @@ func TestLinesEndpoint(t *testing.T) {
 		`{"result":{"nodes":[]}}`,
 	)
 	ts.expectCalls(t,
-		fakeCall{"publish", "default", []any{"a", `{"n":1}`, hub.PublishOptions{}}},
-		fakeCall{"publish", "default", []any{"nope:x", `{}`, hub.PublishOptions{}}},
+		fakeCall{"publish", "default", []any{"a", `{"n":1}`, node.PublishOptions{}}},
+		fakeCall{"publish", "default", []any{"nope:x", `{}`, node.PublishOptions{}}},
 		fakeCall{"info", "", nil},
 	)
 }
@@ -62,7 +62,7 @@ func TestLinesEndpointPerProjectAndAuth(t *testing.T) {
 	ts := newTestServer(t)
 	cmd := `{"method":"publish","params":{"channel":"a","data":{}}}`
 	ts.post(t, "/api/shop", cmd, "Authorization", "apikey "+shopKey).expectLines(t, `{"result":{}}`)
-	ts.expectCalls(t, fakeCall{"publish", "shop", []any{"a", `{}`, hub.PublishOptions{}}})
+	ts.expectCalls(t, fakeCall{"publish", "shop", []any{"a", `{}`, node.PublishOptions{}}})
 
 	if r := ts.post(t, "/api/shop", cmd, "Authorization", "apikey "+defaultKey); r.status != http.StatusUnauthorized {
 		t.Errorf("another project's key: status %d, want 401", r.status)

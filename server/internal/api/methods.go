@@ -12,7 +12,7 @@ import (
 
 	"github.com/centrifugehq/centrifuge/server/internal/api/gen"
 	"github.com/centrifugehq/centrifuge/server/internal/engine"
-	"github.com/centrifugehq/centrifuge/server/internal/hub"
+	"github.com/centrifugehq/centrifuge/server/internal/node"
 	"github.com/centrifugehq/centrifuge/server/internal/protocol"
 )
 
@@ -175,7 +175,7 @@ func (h *Handler) publish(ctx context.Context, cl call, req *publishParams) (*ge
 	if err != nil {
 		return nil, err
 	}
-	sp, err := h.svc.Publish(ctx, cl.project, req.Channel, data, hub.PublishOptions{
+	sp, err := h.svc.Publish(ctx, cl.project, req.Channel, data, node.PublishOptions{
 		SkipHistory:    req.SkipHistory,
 		Tags:           req.Tags,
 		IdempotencyKey: req.IdempotencyKey,
@@ -217,7 +217,7 @@ func (h *Handler) broadcast(ctx context.Context, cl call, req *broadcastParams) 
 		channels = append(channels, ch)
 		idx = append(idx, i)
 	}
-	results := h.svc.Broadcast(ctx, cl.project, channels, data, hub.PublishOptions{
+	results := h.svc.Broadcast(ctx, cl.project, channels, data, node.PublishOptions{
 		SkipHistory:    req.SkipHistory,
 		Tags:           req.Tags,
 		IdempotencyKey: req.IdempotencyKey,
@@ -276,7 +276,7 @@ func (h *Handler) subscribe(ctx context.Context, cl call, req *subscribeParams) 
 	if err != nil {
 		return nil, err
 	}
-	opts := hub.SubscribeOptions{Client: req.Client, Info: info, Data: data}
+	opts := node.SubscribeOptions{Client: req.Client, Info: info, Data: data}
 	if req.RecoverSince != nil {
 		opts.RecoverSince = &engine.StreamPosition{Offset: req.RecoverSince.Offset, Epoch: req.RecoverSince.Epoch}
 	}
@@ -398,7 +398,7 @@ func (h *Handler) refresh(ctx context.Context, cl call, req *refreshParams) (*ge
 	if err := unsupported("session", req.Session, "sessions are not tracked: use client"); err != nil {
 		return nil, err
 	}
-	err := h.svc.Refresh(ctx, cl.project, req.User, req.Client, hub.RefreshOptions{
+	err := h.svc.Refresh(ctx, cl.project, req.User, req.Client, node.RefreshOptions{
 		Expired:  req.Expired,
 		ExpireAt: req.ExpireAt,
 		Info:     req.Info,

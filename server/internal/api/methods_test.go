@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/centrifugehq/centrifuge/server/internal/engine"
-	"github.com/centrifugehq/centrifuge/server/internal/hub"
+	"github.com/centrifugehq/centrifuge/server/internal/node"
 	"github.com/centrifugehq/centrifuge/server/internal/protocol"
 )
 
@@ -31,28 +31,28 @@ func TestMethods(t *testing.T) {
 			body:  `{"channel":"chat:index","data":{"text":"hello"},"skip_history":true,"tags":{"kind":"chat"},"idempotency_key":"k1"}`,
 			want:  `{"result":{"offset":7,"epoch":"xyz"}}`,
 			calls: []fakeCall{{"publish", "default", []any{"chat:index", `{"text":"hello"}`,
-				hub.PublishOptions{SkipHistory: true, Tags: map[string]string{"kind": "chat"}, IdempotencyKey: "k1"}}}},
+				node.PublishOptions{SkipHistory: true, Tags: map[string]string{"kind": "chat"}, IdempotencyKey: "k1"}}}},
 		},
 		{
 			name:  "publish without history",
 			path:  "/api/publish",
 			body:  `{"channel":"news","data":"text"}`,
 			want:  `{"result":{}}`,
-			calls: []fakeCall{{"publish", "default", []any{"news", `"text"`, hub.PublishOptions{}}}},
+			calls: []fakeCall{{"publish", "default", []any{"news", `"text"`, node.PublishOptions{}}}},
 		},
 		{
 			name:  "publish binary data as gocent sends it",
 			path:  "/api/publish",
 			body:  `{"channel":"news","data":null,"b64data":"AP+AAQ==","delta":true,"version":0,"version_epoch":""}`,
 			want:  `{"result":{}}`,
-			calls: []fakeCall{{"publish", "default", []any{"news", "\x00\xff\x80\x01", hub.PublishOptions{}}}},
+			calls: []fakeCall{{"publish", "default", []any{"news", "\x00\xff\x80\x01", node.PublishOptions{}}}},
 		},
 		{
 			name:  "broadcast binary data",
 			path:  "/api/broadcast",
 			body:  `{"channels":["a"],"b64data":"AAE="}`,
 			want:  `{"result":{"responses":[{"result":{}}]}}`,
-			calls: []fakeCall{{"publish", "default", []any{"a", "\x00\x01", hub.PublishOptions{}}}},
+			calls: []fakeCall{{"publish", "default", []any{"a", "\x00\x01", node.PublishOptions{}}}},
 		},
 		{
 			name:  "broadcast",
@@ -60,14 +60,14 @@ func TestMethods(t *testing.T) {
 			setup: func(f *fakeService) { f.position = engine.StreamPosition{Offset: 1, Epoch: "abc"} },
 			body:  `{"channels":["user:1"],"data":{"text":"hello"},"tags":{"t":"v"}}`,
 			want:  `{"result":{"responses":[{"result":{"offset":1,"epoch":"abc"}}]}}`,
-			calls: []fakeCall{{"publish", "default", []any{"user:1", `{"text":"hello"}`, hub.PublishOptions{Tags: map[string]string{"t": "v"}}}}},
+			calls: []fakeCall{{"publish", "default", []any{"user:1", `{"text":"hello"}`, node.PublishOptions{Tags: map[string]string{"t": "v"}}}}},
 		},
 		{
 			name:  "subscribe",
 			path:  "/api/subscribe",
 			body:  `{"user":"42","channel":"news","client":"c1"}`,
 			want:  `{"result":{}}`,
-			calls: []fakeCall{{"subscribe", "default", []any{"42", "news", hub.SubscribeOptions{Client: "c1"}}}},
+			calls: []fakeCall{{"subscribe", "default", []any{"42", "news", node.SubscribeOptions{Client: "c1"}}}},
 		},
 		{
 			name: "subscribe with every option (cent)",
@@ -76,9 +76,9 @@ func TestMethods(t *testing.T) {
 				"override":{"presence":{"value":true},"join_leave":{"value":false},"force_push_join_leave":{"value":true},
 				"force_positioning":{"value":true},"force_recovery":{"value":true}}}`,
 			want: `{"result":{}}`,
-			calls: []fakeCall{{"subscribe", "default", []any{"42", "news", hub.SubscribeOptions{
+			calls: []fakeCall{{"subscribe", "default", []any{"42", "news", node.SubscribeOptions{
 				Info: []byte(`{"role":"x"}`), Data: []byte(`{"a":1}`), RecoverSince: &engine.StreamPosition{Offset: 3, Epoch: "e"},
-				Override: hub.ChannelOverride{Presence: ptr(true), JoinLeave: ptr(false), ForcePushJoinLeave: ptr(true),
+				Override: node.ChannelOverride{Presence: ptr(true), JoinLeave: ptr(false), ForcePushJoinLeave: ptr(true),
 					ForcePositioning: ptr(true), ForceRecovery: ptr(true)}}}}},
 		},
 		{
@@ -86,9 +86,9 @@ func TestMethods(t *testing.T) {
 			path: "/api/subscribe",
 			body: `{"channel":"news","user":"42","info":{"role":"x"},"presence":true,"join_leave":true,"position":true,"recover":true,"data":{"a":1}}`,
 			want: `{"result":{}}`,
-			calls: []fakeCall{{"subscribe", "default", []any{"42", "news", hub.SubscribeOptions{
+			calls: []fakeCall{{"subscribe", "default", []any{"42", "news", node.SubscribeOptions{
 				Info: []byte(`{"role":"x"}`), Data: []byte(`{"a":1}`),
-				Override: hub.ChannelOverride{Presence: ptr(true), JoinLeave: ptr(true), ForcePositioning: ptr(true), ForceRecovery: ptr(true)}}}}},
+				Override: node.ChannelOverride{Presence: ptr(true), JoinLeave: ptr(true), ForcePositioning: ptr(true), ForceRecovery: ptr(true)}}}}},
 		},
 		{
 			name:  "unsubscribe",
@@ -131,7 +131,7 @@ func TestMethods(t *testing.T) {
 			body: `{"user":"42","client":"c1","expire_at":1767225600,"info":{"name":"Alice"}}`,
 			want: `{"result":{}}`,
 			calls: []fakeCall{{"refresh", "default", []any{"42", "c1",
-				hub.RefreshOptions{ExpireAt: 1767225600, Info: []byte(`{"name":"Alice"}`)}}}},
+				node.RefreshOptions{ExpireAt: 1767225600, Info: []byte(`{"name":"Alice"}`)}}}},
 		},
 		{
 			name: "presence",
@@ -225,7 +225,7 @@ func TestMethods(t *testing.T) {
 			name: "info",
 			path: "/api/info",
 			setup: func(f *fakeService) {
-				f.nodes = []hub.NodeInfo{{UID: "u1", Name: "node-1", Version: "1.0.0", NumClients: 3, NumUsers: 2,
+				f.nodes = []node.NodeInfo{{UID: "u1", Name: "node-1", Version: "1.0.0", NumClients: 3, NumUsers: 2,
 					NumSubs: 5, NumChannels: 4, Uptime: 90*time.Second + 500*time.Millisecond,
 					Metrics: map[string]float64{"node.clients": 3}, MetricsInterval: 2 * time.Second}}
 			},
@@ -257,7 +257,7 @@ func TestRawJSONPassesThroughUntouched(t *testing.T) {
 	ts := newTestServer(t)
 	data := `{ "html" : "<b>&</b>", "n": 1.50 }`
 	ts.call(t, "/api/publish", `{"channel":"a","data":`+data+`}`).expect(t, http.StatusOK, `{"result":{}}`)
-	ts.expectCalls(t, fakeCall{"publish", "default", []any{"a", data, hub.PublishOptions{}}})
+	ts.expectCalls(t, fakeCall{"publish", "default", []any{"a", data, node.PublishOptions{}}})
 
 	ts.svc.history = engine.HistoryResult{Publications: []*engine.Publication{{Offset: 1, Data: []byte(`{"html":"<b>&</b>","n":1.50}`)}}}
 	r := ts.call(t, "/api/history", `{"channel":"a","limit":-1}`)
@@ -366,7 +366,7 @@ func TestBroadcastPartialFailure(t *testing.T) {
 	published := map[string]bool{}
 	for _, c := range ts.svc.Calls() {
 		if c.Method != "publish" || c.Project != "default" || c.Args[1] != `{"n":1}` ||
-			!reflect.DeepEqual(c.Args[2], hub.PublishOptions{SkipHistory: true}) {
+			!reflect.DeepEqual(c.Args[2], node.PublishOptions{SkipHistory: true}) {
 			t.Errorf("unexpected call %#v", c)
 		}
 		published[c.Args[0].(string)] = true

@@ -6,7 +6,7 @@ import (
 	"context"
 
 	"github.com/centrifugehq/centrifuge/server/internal/engine"
-	"github.com/centrifugehq/centrifuge/server/internal/hub"
+	"github.com/centrifugehq/centrifuge/server/internal/node"
 	"github.com/centrifugehq/centrifuge/server/internal/protocol"
 )
 
@@ -15,18 +15,18 @@ import (
 // *protocol.Error are shown to the API caller as {"error": {code, message}};
 // any other error is an internal error (code 100).
 type Service interface {
-	Publish(ctx context.Context, project, channel string, data []byte, opts hub.PublishOptions) (engine.StreamPosition, error)
+	Publish(ctx context.Context, project, channel string, data []byte, opts node.PublishOptions) (engine.StreamPosition, error)
 	// Broadcast publishes data into each channel, as Publish would; results[i]
 	// is channels[i]'s outcome, and one channel's failure does not fail the others.
-	Broadcast(ctx context.Context, project string, channels []string, data []byte, opts hub.PublishOptions) (results []hub.PublishResult)
+	Broadcast(ctx context.Context, project string, channels []string, data []byte, opts node.PublishOptions) (results []node.PublishResult)
 	// Subscribe subscribes every connection of user (or only opts.Client, when set) to channel.
-	Subscribe(ctx context.Context, project, user, channel string, opts hub.SubscribeOptions) error
+	Subscribe(ctx context.Context, project, user, channel string, opts node.SubscribeOptions) error
 	// Unsubscribe unsubscribes user's connections (or only client) from channel.
 	Unsubscribe(ctx context.Context, project, user, channel, client string) error
 	// Disconnect closes user's connections (or only client) with d, except
 	// the connections whose client id is in whitelist.
 	Disconnect(ctx context.Context, project, user, client string, d protocol.Disconnect, whitelist []string) error
-	Refresh(ctx context.Context, project, user, client string, opts hub.RefreshOptions) error
+	Refresh(ctx context.Context, project, user, client string, opts node.RefreshOptions) error
 	Presence(ctx context.Context, project, channel string) (map[string]*engine.ClientInfo, error)
 	PresenceStats(ctx context.Context, project, channel string) (engine.PresenceStats, error)
 	History(ctx context.Context, project, channel string, opts engine.HistoryOptions) (engine.HistoryResult, error)
@@ -34,7 +34,7 @@ type Service interface {
 	// Channels lists active channels (with at least one subscriber) whose name
 	// matches pattern (path.Match syntax; "" matches all), with their subscriber counts.
 	Channels(ctx context.Context, project, pattern string) (map[string]int, error)
-	Info(ctx context.Context) ([]hub.NodeInfo, error)
+	Info(ctx context.Context) ([]node.NodeInfo, error)
 }
 
-var _ Service = (*hub.Node)(nil)
+var _ Service = (*node.Node)(nil)

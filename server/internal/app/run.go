@@ -20,8 +20,8 @@ import (
 	"github.com/centrifugehq/centrifuge/server/internal/engine"
 	"github.com/centrifugehq/centrifuge/server/internal/engine/memengine"
 	"github.com/centrifugehq/centrifuge/server/internal/engine/redisengine"
-	"github.com/centrifugehq/centrifuge/server/internal/hub"
 	"github.com/centrifugehq/centrifuge/server/internal/metrics"
+	"github.com/centrifugehq/centrifuge/server/internal/node"
 	"github.com/centrifugehq/centrifuge/server/internal/protocol"
 	"github.com/centrifugehq/centrifuge/server/internal/store"
 	"github.com/centrifugehq/centrifuge/server/internal/structure"
@@ -39,7 +39,7 @@ var Version = "0.1.0-dev"
 type Server struct {
 	cfg      config.Config
 	log      *slog.Logger
-	node     *hub.Node
+	node     *node.Node
 	echo     *echo.Echo
 	http     *http.Server
 	ln       net.Listener
@@ -72,7 +72,7 @@ func New(cfg config.Config, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	node, err := hub.New(hub.Config{Name: cfg.Name, Version: Version, Client: cfg.Client, Metrics: reg}, projects, eng, log)
+	nd, err := node.New(node.Config{Name: cfg.Name, Version: Version, Client: cfg.Client, Metrics: reg}, projects, eng, log)
 	if err != nil {
 		return nil, err
 	}
@@ -80,11 +80,11 @@ func New(cfg config.Config, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	node.SetStore(st)
+	nd.SetStore(st)
 	for _, w := range cfg.AdminWarnings() {
 		log.Warn(w)
 	}
-	s := &Server{cfg: cfg, log: log, node: node, store: st}
+	s := &Server{cfg: cfg, log: log, node: nd, store: st}
 	s.bg, s.stopBG = context.WithCancel(context.Background())
 
 	e := echo.New()
@@ -95,7 +95,7 @@ func New(cfg config.Config, log *slog.Logger) (*Server, error) {
 	registerTransportMetrics(reg, stats)
 	e.Use(apiMetrics(reg))
 	checkOrigin := transport.LogRefused(transport.OriginChecker(cfg.HTTP.AllowedOrigins), log, 10*time.Second)
-	ws := wstransport.New(node, wstransport.Options{
+	ws := wstransport.New(nd, wstransport.Options{
 		ReadLimit:    int64(cfg.Client.MaxFrameSize),
 		WriteTimeout: cfg.HTTP.WriteTimeout.D(),
 		CheckOrigin:  checkOrigin,
@@ -110,7 +110,7 @@ func New(cfg config.Config, log *slog.Logger) (*Server, error) {
 		ws.Serve(c.Response(), c.Request(), c.Param("project"))
 		return nil
 	})
-	sj := sockjstransport.New(node, sockjstransport.Options{
+	sj := sockjstransport.New(nd, sockjstransport.Options{
 		HeartbeatDelay:   cfg.SockJS.HeartbeatDelay.D(),
 		DisconnectDelay:  cfg.SockJS.DisconnectDelay.D(),
 		ClientURL:        cfg.SockJS.ClientURL,
@@ -137,7 +137,7 @@ func New(cfg config.Config, log *slog.Logger) (*Server, error) {
 		sj.Serve(c.Response(), c.Request(), c.Param("project"), "/"+c.Param("*"))
 		return nil
 	})
-	hs := httpstream.New(node, httpstream.Options{
+	hs := httpstream.New(nd, httpstream.Options{
 		MaxConnectSize:       cfg.Client.MaxFrameSize,
 		MaxEmulationBodySize: cfg.HTTP.EmulationMaxBodySize,
 		WriteTimeout:         cfg.HTTP.WriteTimeout.D(),
@@ -179,14 +179,14 @@ func New(cfg config.Config, log *slog.Logger) (*Server, error) {
 			return reg.WritePrometheus(c.Response())
 		})
 	}
-	api.New(node, projects, api.Options{MaxBodySize: int64(cfg.HTTP.APIMaxBodySize), MaxResponseSize: int64(cfg.HTTP.APIMaxResponseSize), Logger: log,
+	api.New(nd, projects, api.Options{MaxBodySize: int64(cfg.HTTP.APIMaxBodySize), MaxResponseSize: int64(cfg.HTTP.APIMaxResponseSize), Logger: log,
 		// The methods run by /api lines and batch commands, timed as apiMetrics times routes.
 		Observe: func(method string, took time.Duration) {
 			reg.Timer("api.call", "server API calls, by method", "method", method).Observe(took)
 		}}).Register(e)
 	// Every admin route (/admin/api/...) is registered here or nowhere.
 	if cfg.Admin.Enabled {
-		admin.New(node, admin.Options{Config: cfg.Admin, Engine: eng.Name(), Logger: log}).Register(e)
+		admin.New(nd, admin.Options{Config: cfg.Admin, Engine: eng.Name(), Logger: log}).Register(e)
 		// The admin UI (server/web), on the same condition as its API.
 		ui := echo.WrapHandler(web.New())
 		for _, p := range web.Paths {
@@ -241,7 +241,7 @@ func (s *Server) Config() config.Config { return s.cfg }
 func (s *Server) TransportStats() *transport.Stats { return s.stats }
 
 // Node returns the server's node.
-func (s *Server) Node() *hub.Node { return s.node }
+func (s *Server) Node() *node.Node { return s.node }
 
 // Start listens on the configured address (port 0 picks a free port) and serves
 // in the background. It returns the address listened on.

@@ -14,7 +14,7 @@ import (
 
 	"github.com/centrifugehq/centrifuge/server/internal/channel"
 	"github.com/centrifugehq/centrifuge/server/internal/engine"
-	"github.com/centrifugehq/centrifuge/server/internal/hub"
+	"github.com/centrifugehq/centrifuge/server/internal/node"
 	"github.com/centrifugehq/centrifuge/server/internal/protocol"
 	"github.com/centrifugehq/centrifuge/server/internal/structure"
 )
@@ -35,7 +35,7 @@ const opTimeout = 10 * time.Second
 
 // Client is one connection's protocol state machine.
 type Client struct {
-	node    *hub.Node
+	node    *node.Node
 	t       Transport
 	id      string
 	project *structure.Project
@@ -117,14 +117,14 @@ type sub struct {
 type buffered struct {
 	frame []byte
 	pos   engine.StreamPosition
-	kind  hub.Kind
+	kind  node.Kind
 }
 
-var _ hub.Checked = (*Client)(nil)
+var _ node.Checked = (*Client)(nil)
 
 // New creates the state machine for a new connection to project ("" = default).
 // The caller feeds frames to HandleFrame and calls Closed when the transport ends.
-func New(n *hub.Node, t Transport, project string) (*Client, error) {
+func New(n *node.Node, t Transport, project string) (*Client, error) {
 	p, err := n.Projects().Get(project)
 	if err != nil {
 		return nil, err
@@ -462,7 +462,7 @@ func (c *Client) clientInfo(s *sub) *engine.ClientInfo {
 }
 
 // ServerRefresh applies a server API refresh.
-func (c *Client) ServerRefresh(opts hub.RefreshOptions) {
+func (c *Client) ServerRefresh(opts node.RefreshOptions) {
 	if opts.Expired {
 		c.close(protocol.DisconnectExpired, true)
 		return
@@ -597,7 +597,7 @@ type usedToken struct {
 
 // addToken records a token used (at most once each); c.mu held.
 func (c *Client) addToken(token string, expireAt int64) {
-	fp := hub.TokenFingerprint(token)
+	fp := node.TokenFingerprint(token)
 	for i := range c.tokens {
 		if c.tokens[i].fingerprint == fp {
 			c.tokens[i].expireAt = expireAt

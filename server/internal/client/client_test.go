@@ -9,7 +9,7 @@ import (
 
 	"github.com/centrifugehq/centrifuge/server/internal/config"
 	"github.com/centrifugehq/centrifuge/server/internal/engine"
-	"github.com/centrifugehq/centrifuge/server/internal/hub"
+	"github.com/centrifugehq/centrifuge/server/internal/node"
 	"github.com/centrifugehq/centrifuge/server/internal/protocol"
 )
 
@@ -414,4 +414,4 @@ func TestSubscribeRecovers(t *testing.T) {
 	}
 }
 
-var _ hub.Conn = (*Client)(nil)
+var _ node.Conn = (*Client)(nil)

@@ -8,7 +8,7 @@ import (
 
 	"github.com/centrifugehq/centrifuge/server/internal/auth"
 	"github.com/centrifugehq/centrifuge/server/internal/engine"
-	"github.com/centrifugehq/centrifuge/server/internal/hub"
+	"github.com/centrifugehq/centrifuge/server/internal/node"
 	"github.com/centrifugehq/centrifuge/server/internal/protocol"
 )
 
@@ -136,7 +136,7 @@ func (c *Client) connectByToken(ctx context.Context, token string) (credentials,
 	if claims.ExpireAt > 0 && claims.ExpireAt <= time.Now().Unix() {
 		return credentials{}, protocol.ErrTokenExpired
 	}
-	if c.node.TokenRevoked(ctx, c.proj(), claims.User, hub.TokenFingerprint(token), claims.IssuedAt) {
+	if c.node.TokenRevoked(ctx, c.proj(), claims.User, node.TokenFingerprint(token), claims.IssuedAt) {
 		c.node.Stats().RevokedConnects.Add(1)
 		c.log().Info("connect refused: the app named the user inactive", "user", claims.User)
 		return credentials{}, protocol.ErrTokenExpired.WithMessage("token revoked: the user was named inactive")
@@ -262,7 +262,7 @@ func (c *Client) handlePublish(ctx context.Context, req *protocol.PublishRequest
 	case opts.AllowUserLimitedChannels && !name.UserAllowed(user):
 		return nil, protocol.ErrPermissionDenied
 	}
-	var po hub.PublishOptions
+	var po node.PublishOptions
 	data := []byte(req.Data)
 	if proxied {
 		var r publishProxyResult
@@ -310,16 +310,16 @@ func (c *Client) readAllowed(ch string, enabled, allowForClient bool) error {
 
 // presenceChannel checks a presence or presence_stats request and returns
 // its channel.
-func (c *Client) presenceChannel(ch string) (hub.Channel, error) {
+func (c *Client) presenceChannel(ch string) (node.Channel, error) {
 	if ch == "" {
-		return hub.Channel{}, protocol.ErrBadRequest.WithMessage("channel required")
+		return node.Channel{}, protocol.ErrBadRequest.WithMessage("channel required")
 	}
 	_, opts, err := c.resolveChannel(ch)
 	if err != nil {
-		return hub.Channel{}, err
+		return node.Channel{}, err
 	}
 	if err := c.readAllowed(ch, opts.Presence, opts.AllowPresenceForClient); err != nil {
-		return hub.Channel{}, err
+		return node.Channel{}, err
 	}
 	return c.node.Channel(c.proj(), ch, opts), nil
 }
@@ -335,7 +335,7 @@ func (c *Client) handlePresence(ctx context.Context, req *protocol.PresenceReque
 	}
 	out := make(map[string]*protocol.ClientInfo, len(p))
 	for id, info := range p {
-		out[id] = hub.ProtoClientInfo(info)
+		out[id] = node.ProtoClientInfo(info)
 	}
 	return &protocol.Reply{Presence: &protocol.PresenceResult{Presence: out}}, nil
 }
@@ -375,7 +375,7 @@ func (c *Client) handleHistory(ctx context.Context, req *protocol.HistoryRequest
 	}
 	pubs := make([]*protocol.Publication, len(hr.Publications))
 	for i, p := range hr.Publications {
-		pubs[i] = hub.ProtoPublication(p)
+		pubs[i] = node.ProtoPublication(p)
 	}
 	return &protocol.Reply{History: &protocol.HistoryResult{
 		Publications: pubs, Epoch: hr.Position.Epoch, Offset: hr.Position.Offset,

@@ -4,7 +4,7 @@ import (
 	"context"
 
 	"github.com/centrifugehq/centrifuge/server/internal/engine"
-	"github.com/centrifugehq/centrifuge/server/internal/hub"
+	"github.com/centrifugehq/centrifuge/server/internal/node"
 	"github.com/centrifugehq/centrifuge/server/internal/protocol"
 )
 
@@ -13,7 +13,7 @@ import (
 // stream ends the subscription (2500) so that the client recovers.
 
 // Deliver queues a push frame for a subscribed channel.
-func (c *Client) Deliver(ch string, frame []byte, pos engine.StreamPosition, kind hub.Kind) {
+func (c *Client) Deliver(ch string, frame []byte, pos engine.StreamPosition, kind node.Kind) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if s := c.subs[ch]; s != nil {
@@ -30,7 +30,7 @@ type subConn struct {
 }
 
 // Deliver queues a frame for the subscription, unless it has ended.
-func (r subConn) Deliver(_ string, frame []byte, pos engine.StreamPosition, kind hub.Kind) {
+func (r subConn) Deliver(_ string, frame []byte, pos engine.StreamPosition, kind node.Kind) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.deliverToLocked(r.s, frame, pos, kind)
@@ -38,7 +38,7 @@ func (r subConn) Deliver(_ string, frame []byte, pos engine.StreamPosition, kind
 
 // deliverToLocked (c.mu held) queues a frame for s, buffers it while s is
 // subscribing, and drops it once s has ended or the connection closed.
-func (c *Client) deliverToLocked(s *sub, frame []byte, pos engine.StreamPosition, kind hub.Kind) {
+func (c *Client) deliverToLocked(s *sub, frame []byte, pos engine.StreamPosition, kind node.Kind) {
 	if !s.live || c.status == statusClosed {
 		return
 	}
@@ -53,8 +53,8 @@ func (c *Client) deliverToLocked(s *sub, frame []byte, pos engine.StreamPosition
 // recoverable subscription it keeps the stream position: a publication
 // already covered is dropped, and a gap or a new epoch (publications lost
 // between nodes) makes the client resubscribe and recover.
-func (c *Client) deliverLocked(s *sub, frame []byte, pos engine.StreamPosition, kind hub.Kind) {
-	if kind != hub.KindPublication {
+func (c *Client) deliverLocked(s *sub, frame []byte, pos engine.StreamPosition, kind node.Kind) {
+	if kind != node.KindPublication {
 		if s.joinLeave {
 			c.enqueue(frame)
 		}

@@ -14,7 +14,7 @@ import (
 	"github.com/centrifugehq/centrifuge/server/internal/config"
 	"github.com/centrifugehq/centrifuge/server/internal/duration"
 	"github.com/centrifugehq/centrifuge/server/internal/engine/memengine"
-	"github.com/centrifugehq/centrifuge/server/internal/hub"
+	"github.com/centrifugehq/centrifuge/server/internal/node"
 	"github.com/centrifugehq/centrifuge/server/internal/protocol"
 	"github.com/centrifugehq/centrifuge/server/internal/structure"
 )
@@ -60,7 +60,7 @@ func FuzzHandleFrame(f *testing.F) {
 		f.Fatal(err)
 	}
 	cfg := config.Default()
-	node, err := hub.New(hub.Config{Client: cfg.Client}, projects, eng, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	node, err := node.New(node.Config{Client: cfg.Client}, projects, eng, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -14,7 +14,7 @@ import (
 	"github.com/centrifugehq/centrifuge/server/internal/config"
 	"github.com/centrifugehq/centrifuge/server/internal/duration"
 	"github.com/centrifugehq/centrifuge/server/internal/engine"
-	"github.com/centrifugehq/centrifuge/server/internal/hub"
+	"github.com/centrifugehq/centrifuge/server/internal/node"
 	"github.com/centrifugehq/centrifuge/server/internal/nodetest"
 	"github.com/centrifugehq/centrifuge/server/internal/protocol"
 	"github.com/centrifugehq/centrifuge/server/internal/structure"
@@ -29,7 +29,7 @@ const waitFor = 5 * time.Second
 // newTestNode starts a node with one project, "default", whose channels keep
 // history (so subscriptions may be recoverable) and which connections may
 // subscribe and publish to. edit changes the client configuration.
-func newTestNode(t *testing.T, edit func(*config.Client)) *hub.Node {
+func newTestNode(t *testing.T, edit func(*config.Client)) *node.Node {
 	t.Helper()
 	return nodetest.New(t, nodetest.Options{
 		Channels: structure.ChannelOptions{
@@ -256,7 +256,7 @@ func (d *directTransport) WriteRest(b []byte) error {
 }
 
 // connect opens a client on tr and connects it as user.
-func connect(t *testing.T, n *hub.Node, tr Transport, user string) *Client {
+func connect(t *testing.T, n *node.Node, tr Transport, user string) *Client {
 	t.Helper()
 	c, err := New(n, tr, "")
 	if err != nil {
@@ -294,7 +294,7 @@ func decode(tb testing.TB, frames [][]byte) []*protocol.Reply {
 
 // publish publishes data into ch through the engine, as the server API does:
 // the engine saves it in history and hands it to the node, which delivers it.
-func publish(t *testing.T, n *hub.Node, ch, data string) engine.StreamPosition {
+func publish(t *testing.T, n *node.Node, ch, data string) engine.StreamPosition {
 	t.Helper()
 	sp, _, err := n.Engine().Publish(context.Background(), "default", ch, []byte(data),
 		engine.PublishOptions{HistorySize: 100, HistoryTTL: time.Minute})

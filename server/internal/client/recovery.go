@@ -5,7 +5,7 @@ import (
 	"fmt"
 
 	"github.com/centrifugehq/centrifuge/server/internal/engine"
-	"github.com/centrifugehq/centrifuge/server/internal/hub"
+	"github.com/centrifugehq/centrifuge/server/internal/node"
 	"github.com/centrifugehq/centrifuge/server/internal/protocol"
 )
 
@@ -78,7 +78,7 @@ func recoverMissed(req *protocol.SubscribeRequest, hr engine.HistoryResult, maxP
 		if pub.Offset != req.Offset+uint64(i)+1 {
 			return false, nil
 		}
-		pubs[i] = hub.ProtoPublication(pub)
+		pubs[i] = node.ProtoPublication(pub)
 	}
 	return true, pubs
 }

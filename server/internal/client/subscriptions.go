@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/centrifugehq/centrifuge/server/internal/hub"
+	"github.com/centrifugehq/centrifuge/server/internal/node"
 	"github.com/centrifugehq/centrifuge/server/internal/protocol"
 )
 
@@ -212,7 +212,7 @@ func (c *Client) expireSub(s *sub) {
 
 // ServerSubscribe subscribes the connection on the server's initiative (server
 // API subscribe) and tells the client with a subscribe push.
-func (c *Client) ServerSubscribe(ch string, ss hub.ServerSubscription) {
+func (c *Client) ServerSubscribe(ch string, ss node.ServerSubscription) {
 	go func() {
 		c.opMu.Lock()
 		defer c.opMu.Unlock()
@@ -221,7 +221,7 @@ func (c *Client) ServerSubscribe(ch string, ss hub.ServerSubscription) {
 			c.log().Warn("server subscribe", "channel", ch, "err", err)
 			return
 		}
-		opts = hub.OverrideOptions(opts, ss.Override)
+		opts = node.OverrideOptions(opts, ss.Override)
 		req := &protocol.SubscribeRequest{
 			JoinLeave:  ss.Override.JoinLeave != nil && *ss.Override.JoinLeave,
 			Positioned: ss.Override.ForcePositioning != nil && *ss.Override.ForcePositioning,

@@ -1,4 +1,4 @@
-// Package nodetest starts real nodes for tests: a hub.Node on the memory
+// Package nodetest starts real nodes for tests: a node.Node on the memory
 // engine with one project, "default", shut down when the test ends. The
 // client's, the transports' and the hub's tests share it.
 package nodetest
@@ -12,7 +12,7 @@ import (
 	"github.com/centrifugehq/centrifuge/server/internal/auth"
 	"github.com/centrifugehq/centrifuge/server/internal/config"
 	"github.com/centrifugehq/centrifuge/server/internal/engine/memengine"
-	"github.com/centrifugehq/centrifuge/server/internal/hub"
+	"github.com/centrifugehq/centrifuge/server/internal/node"
 	"github.com/centrifugehq/centrifuge/server/internal/protocol"
 	"github.com/centrifugehq/centrifuge/server/internal/structure"
 )
@@ -32,7 +32,7 @@ type Options struct {
 }
 
 // New starts a node; it is shut down (clients told 3001) when tb ends.
-func New(tb testing.TB, opts Options) *hub.Node {
+func New(tb testing.TB, opts Options) *node.Node {
 	tb.Helper()
 	projects, err := structure.NewRegistry([]structure.Project{{
 		Name: "default", Secret: Secret, APIKey: APIKey, Options: opts.Channels,
@@ -48,7 +48,7 @@ func New(tb testing.TB, opts Options) *hub.Node {
 	if opts.Client != nil {
 		opts.Client(&cc)
 	}
-	n, err := hub.New(hub.Config{Client: cc}, projects, eng, slog.New(slog.DiscardHandler))
+	n, err := node.New(node.Config{Client: cc}, projects, eng, slog.New(slog.DiscardHandler))
 	if err != nil {
 		tb.Fatal(err)
 	}

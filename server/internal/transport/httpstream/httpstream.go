@@ -3,7 +3,7 @@
 // newline-delimited JSON in the response) and SSE (GET /connection/sse with
 // the connect command in the cf_connect query parameter, replies as `data:`
 // events). The client sends its later commands with POST /emulation
-// {session, node, data}, which may reach any node: hub.Node.Emulate routes it.
+// {session, node, data}, which may reach any node: node.Node.Emulate routes it.
 package httpstream
 
 import (
@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/centrifugehq/centrifuge/server/internal/client"
-	"github.com/centrifugehq/centrifuge/server/internal/hub"
+	"github.com/centrifugehq/centrifuge/server/internal/node"
 	"github.com/centrifugehq/centrifuge/server/internal/protocol"
 	"github.com/centrifugehq/centrifuge/server/internal/structure"
 	"github.com/centrifugehq/centrifuge/server/internal/transport"
@@ -52,13 +52,13 @@ type Options struct {
 
 // Handler serves HTTP-streaming, SSE and the emulation endpoint for a node.
 type Handler struct {
-	node     *hub.Node
+	node     *node.Node
 	opts     Options
 	sessions transport.Sessions
 }
 
 // New returns a handler for node.
-func New(node *hub.Node, opts Options) *Handler {
+func New(node *node.Node, opts Options) *Handler {
 	if opts.MaxConnectSize <= 0 {
 		opts.MaxConnectSize = DefaultMaxConnectSize
 	}
@@ -266,11 +266,11 @@ func (h *Handler) ServeEmulation(w http.ResponseWriter, r *http.Request, project
 	switch {
 	case err == nil:
 		w.WriteHeader(http.StatusNoContent)
-	case errors.Is(err, hub.ErrUnknownSession):
+	case errors.Is(err, node.ErrUnknownSession):
 		transport.Error(w, http.StatusNotFound, "unknown session: its stream has ended, or it never was (reconnect)")
-	case errors.Is(err, hub.ErrUnknownNode):
+	case errors.Is(err, node.ErrUnknownNode):
 		transport.Error(w, http.StatusNotFound, "unknown node: the session's node is gone (reconnect)")
-	case errors.Is(err, hub.ErrEmulationTimeout):
+	case errors.Is(err, node.ErrEmulationTimeout):
 		transport.Error(w, http.StatusGatewayTimeout, "the session's node did not answer in time")
 	default:
 		h.node.Log().Error("emulation request failed", "err", err)

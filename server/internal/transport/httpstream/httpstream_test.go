@@ -11,18 +11,18 @@ import (
 	"testing"
 
 	"github.com/centrifugehq/centrifuge/server/internal/engine"
-	"github.com/centrifugehq/centrifuge/server/internal/hub"
+	"github.com/centrifugehq/centrifuge/server/internal/node"
 	"github.com/centrifugehq/centrifuge/server/internal/nodetest"
 	"github.com/centrifugehq/centrifuge/server/internal/protocol"
 	"github.com/centrifugehq/centrifuge/server/internal/structure"
 )
 
-func newNode(t *testing.T) *hub.Node {
+func newNode(t *testing.T) *node.Node {
 	return nodetest.New(t, nodetest.Options{Channels: structure.ChannelOptions{AllowSubscribeForClient: true}})
 }
 
 // server serves the handler's three endpoints for project "".
-func server(t *testing.T, n *hub.Node, opts Options) (*Handler, *httptest.Server) {
+func server(t *testing.T, n *node.Node, opts Options) (*Handler, *httptest.Server) {
 	t.Helper()
 	h := New(n, opts)
 	mux := http.NewServeMux()

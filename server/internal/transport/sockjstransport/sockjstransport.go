@@ -28,7 +28,7 @@ import (
 	"github.com/igm/sockjs-go/v3/sockjs"
 
 	"github.com/centrifugehq/centrifuge/server/internal/client"
-	"github.com/centrifugehq/centrifuge/server/internal/hub"
+	"github.com/centrifugehq/centrifuge/server/internal/node"
 	"github.com/centrifugehq/centrifuge/server/internal/protocol"
 	"github.com/centrifugehq/centrifuge/server/internal/structure"
 	"github.com/centrifugehq/centrifuge/server/internal/transport"
@@ -74,7 +74,7 @@ type Options struct {
 
 // Handler serves SockJS for a node, every project.
 type Handler struct {
-	node     *hub.Node
+	node     *node.Node
 	opts     Options
 	sockjs   *sockjs.Handler
 	sessions transport.Sessions
@@ -83,7 +83,7 @@ type Handler struct {
 type projectKey struct{}
 
 // New returns a SockJS handler for node.
-func New(node *hub.Node, opts Options) *Handler {
+func New(node *node.Node, opts Options) *Handler {
 	if opts.MaxMessageSize <= 0 {
 		opts.MaxMessageSize = DefaultMaxMessageSize
 	}

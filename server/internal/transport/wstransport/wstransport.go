@@ -13,7 +13,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/centrifugehq/centrifuge/server/internal/client"
-	"github.com/centrifugehq/centrifuge/server/internal/hub"
+	"github.com/centrifugehq/centrifuge/server/internal/node"
 	"github.com/centrifugehq/centrifuge/server/internal/protocol"
 	"github.com/centrifugehq/centrifuge/server/internal/structure"
 	"github.com/centrifugehq/centrifuge/server/internal/transport"
@@ -37,13 +37,13 @@ type Options struct {
 
 // Handler upgrades HTTP requests to WebSocket connections.
 type Handler struct {
-	node     *hub.Node
+	node     *node.Node
 	opts     Options
 	upgrader websocket.Upgrader
 }
 
 // New returns a WebSocket handler for node.
-func New(node *hub.Node, opts Options) *Handler {
+func New(node *node.Node, opts Options) *Handler {
 	if opts.WriteTimeout <= 0 {
 		opts.WriteTimeout = 10 * time.Second
 	}

@@ -12,7 +12,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"github.com/centrifugehq/centrifuge/server/internal/hub"
+	"github.com/centrifugehq/centrifuge/server/internal/node"
 	"github.com/centrifugehq/centrifuge/server/internal/nodetest"
 	"github.com/centrifugehq/centrifuge/server/internal/protocol"
 	"github.com/centrifugehq/centrifuge/server/internal/structure"
@@ -177,7 +177,7 @@ func TestControlFrames(t *testing.T) {
 	}
 }
 
-func newNode(t *testing.T) *hub.Node {
+func newNode(t *testing.T) *node.Node {
 	return nodetest.New(t, nodetest.Options{Channels: structure.ChannelOptions{AllowSubscribeForClient: true}})
 }
 

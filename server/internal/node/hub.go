@@ -1,7 +1,9 @@
-// Package hub keeps this node's connections and their subscriptions, fans
-// publications out to local subscribers, and implements the node's operations
-// (the server API's Service and the engine's EventHandler) in Node.
-package hub
+// Package node is one server process: its hub (Hub) keeps the connections
+// and their subscriptions and fans publications out to local subscribers;
+// Node implements the node's operations (the server API's Service and the
+// engine's EventHandler), the cluster view, bans, the connection check and
+// emulation routing.
+package node
 
 import (
 	"hash/maphash"

@@ -1,4 +1,4 @@
-package hub_test
+package node_test
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 	"github.com/centrifugehq/centrifuge/server/internal/config"
 	"github.com/centrifugehq/centrifuge/server/internal/duration"
 	"github.com/centrifugehq/centrifuge/server/internal/engine"
-	"github.com/centrifugehq/centrifuge/server/internal/hub"
+	"github.com/centrifugehq/centrifuge/server/internal/node"
 	"github.com/centrifugehq/centrifuge/server/internal/nodetest"
 	"github.com/centrifugehq/centrifuge/server/internal/protocol"
 	"github.com/centrifugehq/centrifuge/server/internal/structure"
@@ -35,7 +35,7 @@ func TestChannelOperations(t *testing.T) {
 	ch := n.Channel(p, "room", opts)
 	publisher := &engine.ClientInfo{User: "42", Client: "c1"}
 	for range 3 {
-		if _, err := ch.Publish(ctx, []byte(`{}`), hub.PublishOptions{ClientInfo: publisher}); err != nil {
+		if _, err := ch.Publish(ctx, []byte(`{}`), node.PublishOptions{ClientInfo: publisher}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -1,4 +1,4 @@
-package hub_test
+package node_test
 
 import (
 	"context"
@@ -11,7 +11,7 @@ import (
 	"github.com/centrifugehq/centrifuge/server/internal/client"
 	"github.com/centrifugehq/centrifuge/server/internal/config"
 	"github.com/centrifugehq/centrifuge/server/internal/engine"
-	"github.com/centrifugehq/centrifuge/server/internal/hub"
+	"github.com/centrifugehq/centrifuge/server/internal/node"
 	"github.com/centrifugehq/centrifuge/server/internal/nodetest"
 	"github.com/centrifugehq/centrifuge/server/internal/protocol"
 	"github.com/centrifugehq/centrifuge/server/internal/structure"
@@ -26,7 +26,7 @@ import (
 
 var benchData = []byte(`{"ts":1700000000000000000,"seq":12345,"p":"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}`)
 
-func benchNode(b *testing.B) *hub.Node {
+func benchNode(b *testing.B) *node.Node {
 	return nodetest.New(b, nodetest.Options{
 		Channels: structure.ChannelOptions{AllowSubscribeForClient: true},
 		// Measure fan-out, not the slow-consumer limit.
@@ -55,12 +55,12 @@ func token(b *testing.B, user string) string { return nodetest.Token(b, user) }
 
 // subscribeClients connects n clients over counting transports and subscribes
 // them to channel; it returns once every client has its two replies.
-func subscribeClients(b *testing.B, node *hub.Node, n int, channel string, total *atomic.Int64) {
+func subscribeClients(b *testing.B, nd *node.Node, n int, channel string, total *atomic.Int64) {
 	b.Helper()
 	ts := make([]*countTransport, n)
 	for i := range ts {
 		ts[i] = &countTransport{total: total}
-		c, err := client.New(node, ts[i], "")
+		c, err := client.New(nd, ts[i], "")
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -98,15 +98,15 @@ var subscriberCounts = []int{1, 100, 1000, 10000}
 func BenchmarkFanout(b *testing.B) {
 	for _, subs := range subscriberCounts {
 		b.Run("subs="+strconv.Itoa(subs), func(b *testing.B) {
-			node := benchNode(b)
+			nd := benchNode(b)
 			var total atomic.Int64
-			subscribeClients(b, node, subs, "bench", &total)
+			subscribeClients(b, nd, subs, "bench", &total)
 			ctx := context.Background()
 			base := total.Load()
 			b.ReportAllocs()
 			b.ResetTimer()
 			for range b.N {
-				if _, err := node.Publish(ctx, "default", "bench", benchData, hub.PublishOptions{}); err != nil {
+				if _, err := nd.Publish(ctx, "default", "bench", benchData, node.PublishOptions{}); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -117,7 +117,7 @@ func BenchmarkFanout(b *testing.B) {
 	}
 }
 
-// countConn is a hub.Conn that counts deliveries.
+// countConn is a node.Conn that counts deliveries.
 type countConn struct {
 	id string
 	n  atomic.Int64
@@ -126,30 +126,30 @@ type countConn struct {
 func (c *countConn) ID() string      { return c.id }
 func (c *countConn) User() string    { return c.id }
 func (c *countConn) Project() string { return "default" }
-func (c *countConn) Deliver(string, []byte, engine.StreamPosition, hub.Kind) {
+func (c *countConn) Deliver(string, []byte, engine.StreamPosition, node.Kind) {
 	c.n.Add(1)
 }
-func (c *countConn) ServerSubscribe(string, hub.ServerSubscription) {}
-func (c *countConn) ServerUnsubscribe(string, uint32, string)       {}
-func (c *countConn) Disconnect(protocol.Disconnect)                 {}
-func (c *countConn) ServerRefresh(hub.RefreshOptions)               {}
-func (c *countConn) InsufficientState()                             {}
+func (c *countConn) ServerSubscribe(string, node.ServerSubscription) {}
+func (c *countConn) ServerUnsubscribe(string, uint32, string)        {}
+func (c *countConn) Disconnect(protocol.Disconnect)                  {}
+func (c *countConn) ServerRefresh(node.RefreshOptions)               {}
+func (c *countConn) InsufficientState()                              {}
 
 // BenchmarkHandlePublication is the hub's fan-out alone: encode the push
 // once, then one Deliver call per local subscriber.
 func BenchmarkHandlePublication(b *testing.B) {
 	for _, subs := range subscriberCounts {
 		b.Run("subs="+strconv.Itoa(subs), func(b *testing.B) {
-			node := benchNode(b)
+			nd := benchNode(b)
 			for i := range subs {
-				if err := node.AddSub("default", "bench", &countConn{id: strconv.Itoa(i)}); err != nil {
+				if err := nd.AddSub("default", "bench", &countConn{id: strconv.Itoa(i)}); err != nil {
 					b.Fatal(err)
 				}
 			}
 			pub := &engine.Publication{Data: benchData}
 			b.ReportAllocs()
 			for b.Loop() {
-				node.HandlePublication("default", "bench", pub, engine.StreamPosition{})
+				nd.HandlePublication("default", "bench", pub, engine.StreamPosition{})
 			}
 			b.ReportMetric(float64(b.N)*float64(subs)/b.Elapsed().Seconds(), "deliveries/s")
 		})
