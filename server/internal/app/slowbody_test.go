@@ -14,7 +14,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -41,19 +40,6 @@ var slowBodyPaths = []string{
 	"/connection/sockjs/000/slowbody/xhr_send",
 	"/connection/http_stream",
 	"/connection/sse",
-}
-
-// raiseNoFile lifts the soft limit on open files to the hard one.
-func raiseNoFile() (uint64, error) {
-	var lim syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
-		return 0, err
-	}
-	lim.Cur = lim.Max
-	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
-		return 0, err
-	}
-	return lim.Cur, nil
 }
 
 // slowBodyAttacker opens n connections to addr, each sending a POST that
