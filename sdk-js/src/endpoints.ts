@@ -14,6 +14,12 @@ export function endpointFor(base: string, transport: TransportName, project?: st
   return transport === 'websocket' ? url.replace(/^http/, 'ws') : url.replace(/^ws/, 'http');
 }
 
+/** The emulation endpoint (HTTP-streaming and SSE commands) under base for project. */
+export function emulationFor(base: string, project?: string): string {
+  const b = base.replace(/\/+$/, '');
+  return `${b}/emulation${project && project !== 'default' ? `/${encodeURIComponent(project)}` : ''}`;
+}
+
 /**
  * Splits a URL into the server's base (http scheme) and, when it names one, the
  * transport and project of its path.
@@ -40,7 +46,8 @@ export function resolveEndpoints(
   if (Array.isArray(target)) {
     if (!target.length) throw new Error('no transport endpoints');
     const http = target.find((e) => e.transport === 'http_stream' || e.transport === 'sse') || target[0]!;
-    return { endpoints: target.slice(), emulation: emulation || `${parseUrl(http.endpoint).base}/emulation` };
+    const p = parseUrl(http.endpoint);
+    return { endpoints: target.slice(), emulation: emulation || emulationFor(p.base, project || p.project) };
   }
   const p = parseUrl(target);
   const proj = project || p.project;
@@ -50,6 +57,6 @@ export function resolveEndpoints(
       transport: t,
       endpoint: t === p.transport && !project ? target : endpointFor(p.base, t, proj),
     })),
-    emulation: emulation || `${p.base}/emulation`,
+    emulation: emulation || emulationFor(p.base, proj),
   };
 }

@@ -14,7 +14,8 @@ test('a base URL derives every default transport, for a project', () => {
   assert.deepEqual(r.endpoints.map((e) => e.endpoint), [
     'wss://h/rt/connection/blog/websocket', 'https://h/rt/connection/blog/http_stream', 'https://h/rt/connection/blog/sse',
   ]);
-  assert.equal(r.emulation, 'https://h/rt/emulation');
+  // Emulation sessions are bound to their project: /emulation/<project>.
+  assert.equal(r.emulation, 'https://h/rt/emulation/blog');
 });
 
 test('a project URL with transports listed derives the others under the same project', () => {
@@ -23,6 +24,9 @@ test('a project URL with transports listed derives the others under the same pro
     'ws://h/connection/blog/websocket', 'http://h/connection/blog/sse', 'http://h/connection/blog/sockjs',
   ]);
   assert.deepEqual(parseUrl('ws://h/connection/blog/websocket'), { base: 'http://h', transport: 'websocket', project: 'blog' });
+  assert.equal(r.emulation, 'http://h/emulation/blog');
+  const list = [{ transport: 'http_stream' as const, endpoint: 'http://h/connection/blog/http_stream' }];
+  assert.equal(resolveEndpoints(list).emulation, 'http://h/emulation/blog');
 });
 
 test('the default project uses the unprefixed paths; an explicit list is kept', () => {
