@@ -222,7 +222,7 @@ test-js: build sdk-js/node_modules/.package-lock.json ## sdk-js: typecheck, unit
 	cd sdk-js && CENTRIFUGE_BIN=$(CURDIR)/$(BIN) SDKJS_E2E_CLUSTER=1 node --test --test-concurrency=1 --test-timeout=120000 test/e2e/browser.test.mjs
 
 .PHONY: test
-test: deps lint test-go test-go-sdk test-python test-python-install test-python-compat check-generated test-interop test-bench-smoke test-compat test-js test-examples ## Everything CI runs: lint, Go tests (-race), interop tests, bench smoke, SDKs (Go, Python), generated code
+test: deps lint test-go test-go-sdk test-python test-python-install test-python-compat check-generated test-interop test-bench-smoke test-compat test-js test-examples test-admin-ui ## Everything CI runs: lint (3 platforms, tidy), Go tests (-race), SDKs (Go, Python, JS), generated code, interop, compat, admin UI, examples, bench smoke
 
 # Admin UI (server/web): built into server/web/dist, which is committed and
 # embedded with go:embed, so `go build` needs no Node; `make generate` rebuilds
@@ -249,4 +249,3 @@ check-generated: check-web
 test-admin-ui: build ## Admin UI in Chromium against bin/centrifuge (memory; two nodes on Redis; admin disabled); screenshots into tests/interop/adminui/output/
 	cd tests/interop && npm ci --no-audit --no-fund --loglevel=error && CENTRIFUGE_BIN=$(CURDIR)/$(BIN) node --test --test-concurrency=1 adminui/*.test.mjs
 
-test: test-admin-ui
