@@ -29,14 +29,19 @@ type Options struct {
 	Channels structure.ChannelOptions
 	// Client edits the client configuration (config.Default's).
 	Client func(*config.Client)
+	// Projects names more projects beside "default", with the same channel
+	// options and Secret (so Token serves them too).
+	Projects []string
 }
 
 // New starts a node; it is shut down (clients told 3001) when tb ends.
 func New(tb testing.TB, opts Options) *node.Node {
 	tb.Helper()
-	projects, err := structure.NewRegistry([]structure.Project{{
-		Name: "default", Secret: Secret, APIKey: APIKey, Options: opts.Channels,
-	}})
+	list := []structure.Project{{Name: "default", Secret: Secret, APIKey: APIKey, Options: opts.Channels}}
+	for _, name := range opts.Projects {
+		list = append(list, structure.Project{Name: name, Secret: Secret, Options: opts.Channels})
+	}
+	projects, err := structure.NewRegistry(list)
 	if err != nil {
 		tb.Fatal(err)
 	}
