@@ -94,7 +94,7 @@ func TestHistorySinceAnotherEpoch(t *testing.T) {
 func TestHistoryBinaryData(t *testing.T) {
 	ts := newTestServer(t)
 	ts.svc.history = engine.HistoryResult{Position: engine.StreamPosition{Offset: 2, Epoch: "e"}, Publications: []*engine.Publication{
-		{Offset: 1, Data: []byte{0, 0xff, 0x80, 1}},
+		{Offset: 1, Data: engine.MarkBinary([]byte{0, 0xff, 0x80, 1})},
 		{Offset: 2, Data: []byte(`{"a":1}`)},
 	}}
 	ts.call(t, "/api/history", `{"channel":"a","limit":-1}`).expect(t, http.StatusOK, `{"result":{"publications":[

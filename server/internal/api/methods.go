@@ -133,7 +133,9 @@ func payload(data json.RawMessage, b64 string) ([]byte, error) {
 		if err != nil {
 			return nil, badRequest("b64data: not valid base64: %v", err)
 		}
-		return raw, nil
+		// Bytes that are JSON travel as data; others are marked binary
+		// once here, so no delivery has to validate them again.
+		return engine.MarkBinary(raw), nil
 	case hasData:
 		return data, nil
 	}
@@ -462,8 +464,8 @@ func (h *Handler) history(ctx context.Context, cl call, req *gen.HistoryRequest)
 			continue
 		}
 		pub := gen.Publication{Data: p.Data, Offset: p.Offset, Tags: p.Tags}
-		if !json.Valid(p.Data) {
-			pub.Data, pub.B64Data = json.RawMessage("null"), base64.StdEncoding.EncodeToString(p.Data)
+		if raw, binary := engine.SplitBinary(p.Data); binary {
+			pub.Data, pub.B64Data = json.RawMessage("null"), base64.StdEncoding.EncodeToString(raw)
 		}
 		if p.Info != nil {
 			info := clientInfo(p.Info)

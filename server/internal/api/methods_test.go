@@ -45,14 +45,14 @@ func TestMethods(t *testing.T) {
 			path:  "/api/publish",
 			body:  `{"channel":"news","data":null,"b64data":"AP+AAQ==","delta":true,"version":0,"version_epoch":""}`,
 			want:  `{"result":{}}`,
-			calls: []fakeCall{{"publish", "default", []any{"news", "\x00\xff\x80\x01", node.PublishOptions{}}}},
+			calls: []fakeCall{{"publish", "default", []any{"news", "\x00\x00\xff\x80\x01", node.PublishOptions{}}}},
 		},
 		{
 			name:  "broadcast binary data",
 			path:  "/api/broadcast",
 			body:  `{"channels":["a"],"b64data":"AAE="}`,
 			want:  `{"result":{"responses":[{"result":{}}]}}`,
-			calls: []fakeCall{{"publish", "default", []any{"a", "\x00\x01", node.PublishOptions{}}}},
+			calls: []fakeCall{{"publish", "default", []any{"a", "\x00\x00\x01", node.PublishOptions{}}}},
 		},
 		{
 			name:  "broadcast",

@@ -622,9 +622,9 @@ func ProtoClientInfo(i *engine.ClientInfo) *protocol.ClientInfo {
 // ProtoPublication converts an engine Publication to the wire type.
 func ProtoPublication(p *engine.Publication) *protocol.Publication {
 	pub := &protocol.Publication{Data: p.Data, Info: ProtoClientInfo(p.Info), Offset: p.Offset, Tags: p.Tags}
-	if !json.Valid(p.Data) {
+	if raw, binary := engine.SplitBinary(p.Data); binary {
 		// Binary data (published with b64data) cannot be embedded in JSON.
-		pub.Data, pub.B64Data = nil, base64.StdEncoding.EncodeToString(p.Data)
+		pub.Data, pub.B64Data = nil, base64.StdEncoding.EncodeToString(raw)
 	}
 	return pub
 }
