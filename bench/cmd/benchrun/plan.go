@@ -252,6 +252,24 @@ func plan(s sizes) []step {
 			[]report.Row{{Label: label, Title: title, Metric: "lost", Digits: 0, Target: target(s, "0"), Get: lost}}),
 	})
 
+	// The same flat-out, in broadcasts of rateBatch channels (the issue's
+	// peer comparison): a call queues little, so what a publication waits for
+	// is the server's backlog, not its own broadcast's length.
+	label = fmt.Sprintf("personal-b%d-%d", s.rateBatch, s.personal)
+	title = fmt.Sprintf("personal: %s channels, broadcasts of %d, flat-out", fmtInt(s.personal), s.rateBatch)
+	steps = append(steps, step{
+		Label: label, Title: title, Scenario: "personal", Conns: s.personal, Timeout: s.timeout,
+		Args: append([]string{"-publications", itoa(s.rounds), "-rate", "0", "-method", "broadcast",
+			"-batch", itoa(s.rateBatch), "-publishers", "4"}, common...),
+		Rows: rows(
+			[]report.Row{{Label: label, Title: title, Metric: "deliveries/s", Digits: 0, Get: deliveriesPerS}},
+			latencyRows(label, title, 1, ""),
+			[]report.Row{
+				{Label: label, Title: title, Metric: "latency max (ms)", Digits: 1, Get: pMx},
+				{Label: label, Title: title, Metric: "lost", Digits: 0, Target: target(s, "0"), Get: lost},
+			}),
+	})
+
 	// The same channels at a fixed offered rate: what a publication's
 	// latency is when the server is not saturated.
 	label = fmt.Sprintf("personal-rate-%d", s.personal)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/centrifugehq/centrifuge/server/internal/admin"
 	"github.com/centrifugehq/centrifuge/server/internal/api"
+	"github.com/centrifugehq/centrifuge/server/internal/client"
 	"github.com/centrifugehq/centrifuge/server/internal/config"
 	"github.com/centrifugehq/centrifuge/server/internal/engine"
 	"github.com/centrifugehq/centrifuge/server/internal/engine/memengine"
@@ -72,7 +73,10 @@ func New(cfg config.Config, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	nd, err := node.New(node.Config{Name: cfg.Name, Version: Version, Client: cfg.Client, Metrics: reg}, projects, eng, log)
+	client.SetMaxWriteLag(cfg.Client.MaxWriteLag.D())
+	nd, err := node.New(node.Config{
+		Name: cfg.Name, Version: Version, Client: cfg.Client, Metrics: reg, WaitWriters: client.WaitWriters,
+	}, projects, eng, log)
 	if err != nil {
 		return nil, err
 	}

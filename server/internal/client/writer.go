@@ -5,6 +5,7 @@ import (
 	"hash/maphash"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/centrifugehq/centrifuge/server/internal/protocol"
@@ -58,8 +59,11 @@ const flushBatch = 64
 type flusher struct {
 	mu    sync.Mutex
 	cond  *sync.Cond
-	ready []*Client
+	ready []readyConn
 	head  int
+	// oldest is when the connection at the head of the ready list was put
+	// there (clock), 0 with the list empty: how far behind the flusher is.
+	oldest atomic.Int64
 	// fresh counts connections scheduled by others (new frames for an idle
 	// queue) since the flusher last started or paused: publications keep
 	// arriving while it is behind.
@@ -67,6 +71,12 @@ type flusher struct {
 	// pausing is set while run waits for the network; wake ends the wait.
 	pausing bool
 	wake    chan struct{}
+}
+
+// readyConn is a connection on a flusher's ready list and when it was put there.
+type readyConn struct {
+	c  *Client
+	at int64
 }
 
 // pauseAfter is how long the flusher writes, while publications keep
@@ -83,8 +93,8 @@ var (
 	flusherSeed  = maphash.MakeSeed()
 )
 
-// flusherFor returns the flusher of a connection with the given hash.
-func flusherFor(h uint64) *flusher {
+// flusherList returns the flushers, starting them on the first call.
+func flusherList() []*flusher {
 	flushersOnce.Do(func() {
 		for range runtime.GOMAXPROCS(0) {
 			f := &flusher{wake: make(chan struct{}, 1)}
@@ -93,13 +103,19 @@ func flusherFor(h uint64) *flusher {
 			go f.run()
 		}
 	})
-	return flushers[h%uint64(len(flushers))]
+	return flushers
+}
+
+// flusherFor returns the flusher of a connection with the given hash.
+func flusherFor(h uint64) *flusher {
+	fs := flusherList()
+	return fs[h%uint64(len(fs))]
 }
 
 // add puts c, whose queue it is now responsible for, on the ready list.
 func (f *flusher) add(c *Client) {
 	f.mu.Lock()
-	f.ready = append(f.ready, c)
+	f.push(c)
 	f.fresh++
 	pausing := f.pausing
 	f.mu.Unlock()
@@ -115,8 +131,17 @@ func (f *flusher) add(c *Client) {
 // readd puts c back on the ready list after a write left more queued.
 func (f *flusher) readd(c *Client) {
 	f.mu.Lock()
-	f.ready = append(f.ready, c)
+	f.push(c)
 	f.mu.Unlock()
+}
+
+// push (f.mu held) appends c to the ready list.
+func (f *flusher) push(c *Client) {
+	at := clock()
+	if f.oldest.Load() == 0 {
+		f.oldest.Store(at)
+	}
+	f.ready = append(f.ready, readyConn{c: c, at: at})
 }
 
 func (f *flusher) run() {
@@ -128,12 +153,17 @@ func (f *flusher) run() {
 	busySince := time.Now()
 	pause := time.NewTimer(time.Hour)
 	pause.Stop()
+	// prevStart and prevN are the start and size of the previous batch while
+	// the flusher has had work since (0: it has waited for work).
+	var prevStart int64
+	prevN := 0
 	for {
 		f.mu.Lock()
 		if f.head == len(f.ready) {
 			for f.head == len(f.ready) {
 				f.cond.Wait()
 			}
+			prevStart = 0
 			busySince, f.fresh = time.Now(), 0
 		} else if f.fresh > 0 && time.Since(busySince) > pauseAfter {
 			f.fresh, f.pausing = 0, true
@@ -149,7 +179,9 @@ func (f *flusher) run() {
 			busySince = time.Now()
 		}
 		n := min(len(f.ready)-f.head, flushBatch)
-		batch = append(batch[:0], f.ready[f.head:f.head+n]...)
+		for _, r := range f.ready[f.head : f.head+n] {
+			batch = append(batch, r.c)
+		}
 		clear(f.ready[f.head : f.head+n])
 		f.head += n
 		if f.head == len(f.ready) {
@@ -160,13 +192,31 @@ func (f *flusher) run() {
 			}
 		}
 		f.mu.Unlock()
+		// What getting through a connection of the ready list takes, from
+		// one batch to the next: the writes and the time left to others
+		// (the processor is shared with the publishers).
+		start := clock()
+		if prevStart != 0 {
+			backlog.observeWrite(start-prevStart, prevN)
+		}
+		prevStart, prevN = start, len(batch)
 		for i, c := range batch {
 			frames, buf = c.flushDirect(frames, buf)
 			batch[i] = nil
 		}
+		batch = batch[:0]
 		if cap(buf) > 4*maxMessage {
 			buf = nil
 		}
+		// The batch is written: the backlog is now what is left on the list.
+		f.mu.Lock()
+		if f.head == len(f.ready) {
+			f.oldest.Store(0)
+		} else {
+			f.oldest.Store(f.ready[f.head].at)
+		}
+		f.mu.Unlock()
+		backlog.relieve()
 		// Let publishers and readers run between batches: what they queue
 		// meanwhile is coalesced into the next writes.
 		runtime.Gosched()

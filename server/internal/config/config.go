@@ -228,6 +228,12 @@ type Client struct {
 	// MaxQueueSize caps a connection's pending writes, in bytes; beyond it the
 	// client is disconnected as slow (3008).
 	MaxQueueSize int `yaml:"max_queue_size"`
+	// MaxWriteLag is how far the node's writers may fall behind (the age of
+	// the oldest connection waiting to be written) before the server API's
+	// publish and broadcast wait for them to catch up, for at most a second:
+	// a node that cannot keep up slows its publishers down instead of
+	// queueing every later delivery behind the backlog. 0: never wait.
+	MaxWriteLag duration.Duration `yaml:"max_write_lag"`
 	// HistoryMaxLimit caps the publications one history call or one recovery
 	// returns.
 	HistoryMaxLimit int `yaml:"history_max_limit"`
@@ -284,6 +290,7 @@ func Default() Config {
 			CommandsBurst:          200,
 			MaxPublicationSize:     65536,
 			MaxQueueSize:           1 << 20,
+			MaxWriteLag:            duration.Duration(5 * time.Millisecond),
 			HistoryMaxLimit:        1000,
 			PresenceUpdateInterval: seconds(25),
 			PresenceTTL:            seconds(60),
@@ -397,6 +404,9 @@ func (c *Config) Validate() error {
 	}
 	if cl.ExpiredSubCloseDelay < 0 {
 		add("client.expired_sub_close_delay must not be negative")
+	}
+	if cl.MaxWriteLag < 0 {
+		add("client.max_write_lag must not be negative")
 	}
 	if cl.PingInterval > 0 && cl.PongTimeout >= cl.PingInterval {
 		add("client.pong_timeout (%s) must be shorter than client.ping_interval (%s)", cl.PongTimeout, cl.PingInterval)

@@ -275,6 +275,7 @@ func TestValidate(t *testing.T) {
 		{"pong", func(c *config.Config) { c.Client.PongTimeout = c.Client.PingInterval }, "pong_timeout"},
 		{"presence ttl", func(c *config.Config) { c.Client.PresenceTTL = c.Client.PresenceUpdateInterval }, "presence_ttl"},
 		{"close delay", func(c *config.Config) { c.Client.ExpiredCloseDelay = -1 }, "expired_close_delay"},
+		{"write lag", func(c *config.Config) { c.Client.MaxWriteLag = -1 }, "max_write_lag"},
 		{"frame", func(c *config.Config) { c.Client.MaxFrameSize = 0 }, "max_frame_size"},
 		{"queue", func(c *config.Config) { c.Client.MaxQueueSize = -5 }, "max_queue_size"},
 		{"history limit", func(c *config.Config) { c.Client.HistoryMaxLimit = 0 }, "history_max_limit"},

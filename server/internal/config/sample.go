@@ -104,8 +104,10 @@ var sampleComments = map[string]string{
 	"client.connect_timeout":       "Closes connections that send no connect command in time.",
 	"client.expired_close_delay":   "Grace after a connection token expires before disconnect 3005.",
 	"client.max_queue_size":        "Pending bytes to a client before it is disconnected as slow.",
-	"client.history_max_limit":     "Most publications one history call or recovery returns.",
-	"client.max_subscriptions":     "Subscriptions per connection; a subscribe beyond it disconnects with 3505.",
+	"client.max_write_lag": "How far the node's writers may fall behind before API publish and broadcast\n" +
+		"wait for them (at most 1 s): overload slows publishers, not deliveries. 0: never wait.",
+	"client.history_max_limit": "Most publications one history call or recovery returns.",
+	"client.max_subscriptions": "Subscriptions per connection; a subscribe beyond it disconnects with 3505.",
 	"client.max_connections_per_user": "Connections per user on one node; beyond it connect disconnects with\n" +
 		"3504. 0: no limit.",
 	"client.max_commands_per_second": "Commands per second per connection (bursts up to commands_burst):\n" +

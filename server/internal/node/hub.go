@@ -321,6 +321,18 @@ func (h *Hub) broadcast(project, channel string, pos engine.StreamPosition, kind
 	return len(ss.conns), nil
 }
 
+// numSubscribers returns how many local subscribers channel has.
+func (h *Hub) numSubscribers(project, channel string) int {
+	k := chanKey{project, channel}
+	s := h.shard(k)
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if ss := s.channels[k]; ss != nil {
+		return len(ss.conns)
+	}
+	return 0
+}
+
 // channels returns project's channels with their local subscriber counts.
 func (h *Hub) channels(project string) map[string]int {
 	out := map[string]int{}

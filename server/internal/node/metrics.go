@@ -16,6 +16,7 @@ type nodeMetrics struct {
 	broadcast    *metrics.Timer   // time to fan one publication out to local subscribers
 	writeDelay   *metrics.Timer   // time from queueing a frame to a client to writing it
 	writeBlocked *metrics.Counter // writes a client's socket could not take at once
+	publishWaits *metrics.Timer   // server API publications held back while the writers caught up
 
 	mu          sync.Mutex
 	commands    map[string]*metrics.Timer
@@ -37,6 +38,7 @@ func (n *Node) registerMetrics(reg *metrics.Registry) {
 		broadcast:    reg.Timer("node.broadcast", "time to fan one publication out to this node's subscribers"),
 		writeDelay:   reg.Timer("client.write_delay", "delivery latency inside the node: from queueing a frame for a client to writing it to the connection"),
 		writeBlocked: reg.Counter("client.write_blocked", "writes a client's socket could not take at once: the rest waited, on a goroutine of its own, for the client to read"),
+		publishWaits: reg.Timer("api.publish_waits", "server API publish and broadcast calls held back while the node's writers were more than client.max_write_lag behind, and how long"),
 		commands:     map[string]*metrics.Timer{},
 		disconnects:  map[uint32]*metrics.Counter{},
 		published:    map[string]*metrics.Counter{},

@@ -33,6 +33,11 @@ type Config struct {
 	Client  config.Client
 	// Metrics is the registry the node reports to (nil: a new one).
 	Metrics *metrics.Registry
+	// WaitWriters, if set, is called by the server API's publish and
+	// broadcast before they publish: it returns once the node's writers are
+	// not too far behind, and how long it waited (backpressure).
+	// deliveries is how many local deliveries the caller is about to queue.
+	WaitWriters func(ctx context.Context, deliveries int) time.Duration
 }
 
 // Node is one server process: its hub of local connections, the engine that
@@ -216,12 +221,28 @@ func (n *Node) Publish(ctx context.Context, project, ch string, data []byte, opt
 	if err != nil {
 		return engine.StreamPosition{}, err
 	}
+	n.waitWriters(ctx, project, ch)
 	sp, err := c.Publish(ctx, data, opts)
 	if err != nil {
 		return engine.StreamPosition{}, err
 	}
 	n.countPublished(c.Project.Name)
 	return sp, nil
+}
+
+// waitWriters holds a server API publication back while the node's writers
+// are too far behind (Config.WaitWriters).
+func (n *Node) waitWriters(ctx context.Context, project string, channels ...string) {
+	if n.cfg.WaitWriters == nil {
+		return
+	}
+	deliveries := 0
+	for _, ch := range channels {
+		deliveries += n.hub.numSubscribers(project, ch)
+	}
+	if d := n.cfg.WaitWriters(ctx, deliveries); d > 0 {
+		n.m.publishWaits.Observe(d)
+	}
 }
 
 // broadcastConcurrency bounds the concurrent publishes of one Broadcast that
@@ -242,6 +263,7 @@ func (n *Node) Broadcast(ctx context.Context, project string, channels []string,
 		}
 		return results
 	}
+	n.waitWriters(ctx, project, channels...)
 	mp, _ := n.engine.(engine.ManyPublisher)
 	var many, each []int
 	resolved := make([]Channel, len(channels))

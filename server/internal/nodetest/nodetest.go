@@ -32,6 +32,8 @@ type Options struct {
 	// Projects names more projects beside "default", with the same channel
 	// options and Secret (so Token serves them too).
 	Projects []string
+	// WaitWriters is node.Config's.
+	WaitWriters func(ctx context.Context, deliveries int) time.Duration
 }
 
 // New starts a node; it is shut down (clients told 3001) when tb ends.
@@ -53,7 +55,7 @@ func New(tb testing.TB, opts Options) *node.Node {
 	if opts.Client != nil {
 		opts.Client(&cc)
 	}
-	n, err := node.New(node.Config{Client: cc}, projects, eng, slog.New(slog.DiscardHandler))
+	n, err := node.New(node.Config{Client: cc, WaitWriters: opts.WaitWriters}, projects, eng, slog.New(slog.DiscardHandler))
 	if err != nil {
 		tb.Fatal(err)
 	}
