@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -188,4 +189,84 @@ func testBroadcastAcrossNodes(t *testing.T, cfg redisengine.Config) {
 	}
 }
 
+// After a Redis restart, a node resubscribes the broadcast channel with its
+// channels: broadcasts from another node reach it again.
+func TestBroadcastAfterRestart(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := redistest.Start(t)
+	cfg := redisengine.Config{URLs: []string{s.URL}, Prefix: uniquePrefix(), Timeout: time.Second}
+	a, b := newEngine(t, cfg), newEngine(t, cfg)
+	run(t, a)
+	hb := run(t, b)
+	channels := make([]string, 20)
+	for i := range channels {
+		channels[i] = "c" + strconv.Itoa(i)
+	}
+	if err := b.Subscribe("p", channels[7]); err != nil {
+		t.Fatal(err)
+	}
+	s.Stop()
+	time.Sleep(500 * time.Millisecond)
+	s.Restart()
+	receive(t, hb.lostc, "HandleLost on node B")
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		// Node A's command connections may fail for a moment after the restart.
+		if errs := a.PublishMany(ctx, "p", channels, []byte("x"), engine.PublishOptions{}); errs[0] == nil {
+			break
+		} else if time.Now().After(deadline) {
+			t.Fatal(errs[0])
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if ev := receive(t, hb.pubs, "broadcast on node B"); ev.channel != channels[7] || string(ev.pub.Data) != "x" {
+		t.Fatalf("node B got %s in %q", ev.pub.Data, ev.channel)
+	}
+}
+
 func publishErr(_ engine.StreamPosition, _ bool, err error) error { return err }
+
+// BenchmarkBroadcastToOtherNode broadcasts to 10,000 channels from one node
+// and waits until another node, subscribed to some of them, has handled its
+// share: what a broadcast costs end to end when the publishing node is not
+// the receiving one (a broadcast message reaches every node, whatever share
+// of its channels each has).
+func BenchmarkBroadcastToOtherNode(b *testing.B) {
+	const n = 10000
+	channels := make([]string, n)
+	for i := range channels {
+		channels[i] = "user#" + strconv.Itoa(i)
+	}
+	data := []byte(`{"text":"hello, world"}`)
+	for _, subscribed := range []int{n, n / 10, n / 100} {
+		b.Run(fmt.Sprintf("subscribed=%d", subscribed), func(b *testing.B) {
+			ctx := context.Background()
+			s := redistest.Start(b)
+			cfg := redisengine.Config{URLs: []string{s.URL}, Prefix: uniquePrefix()}
+			a, r := newEngine(b, cfg), newEngine(b, cfg)
+			if err := a.Run(&countingHandler{every: 1 << 62}); err != nil {
+				b.Fatal(err)
+			}
+			h := &countingHandler{every: int64(subscribed), tick: make(chan struct{}, 1)}
+			if err := r.Run(h); err != nil {
+				b.Fatal(err)
+			}
+			for i := 0; i < n; i += n / subscribed {
+				if err := r.Subscribe("p", channels[i]); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				for _, err := range a.PublishMany(ctx, "p", channels, data, engine.PublishOptions{}) {
+					if err != nil {
+						b.Fatal(err)
+					}
+				}
+				<-h.tick
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/n, "ns/channel")
+		})
+	}
+}
