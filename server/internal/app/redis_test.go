@@ -196,3 +196,37 @@ func TestProjectsSurviveARedisRestartWithoutData(t *testing.T) {
 	a.connect(t, "3")
 	b.connect(t, "4")
 }
+
+// A broadcast through one node's API to many channels (one message in Redis)
+// reaches the subscribers of those channels on every node, once, and no one
+// else.
+func TestRedisBroadcastReachesEveryNode(t *testing.T) {
+	r := redistest.Start(t)
+	nodes := redisNodes(t, 2, func(c *config.Config) { c.Engine.RedisURL = r.URL })
+	a, b := nodes[0], nodes[1]
+	ca, _ := a.connect(t, "1")
+	cb, _ := b.connect(t, "2")
+	for _, ch := range []string{"bare:1", "bare:5"} {
+		ca.mustCall("subscribe", map[string]any{"channel": ch})
+	}
+	cb.mustCall("subscribe", map[string]any{"channel": "bare:3"})
+	cb.mustCall("subscribe", map[string]any{"channel": "bare:20"})
+	channels := make([]string, 12)
+	for i := range channels {
+		channels[i] = fmt.Sprintf("bare:%d", i)
+	}
+	code, out := b.api("broadcast", map[string]any{"channels": channels, "data": map[string]any{"n": 1}})
+	if code != 200 || out["error"] != nil {
+		t.Fatalf("broadcast: %d %v", code, out)
+	}
+	for _, c := range []struct {
+		c  *wsClient
+		ch string
+	}{{ca, "bare:1"}, {ca, "bare:5"}, {cb, "bare:3"}} {
+		if p := c.c.pub(c.ch); string(p.Data) != `{"n":1}` {
+			t.Fatalf("%s: %s", c.ch, p.Data)
+		}
+	}
+	ca.noPush(200 * time.Millisecond)
+	cb.noPush(0)
+}

@@ -123,10 +123,22 @@ func (e *Engine) publishCmd(ctx context.Context, c redis.Cmdable, ch string, msg
 
 var _ engine.ManyPublisher = (*Engine)(nil)
 
-// PublishMany publishes data to each channel without history: the PUBLISH
-// commands of one shard go out in pipelines of publishBatch, from the
-// caller's goroutine, and this node's subscribers get each publication as its
-// pipeline returns (as Publish does).
+// manyMin is the fewest channels of one shard that PublishMany sends as one
+// broadcast message rather than a PUBLISH each: every node receives every
+// broadcast message, whichever channels it has, so a few channels go one by
+// one, only to the nodes that have them.
+const manyMin = 8
+
+// PublishMany publishes data to each channel without history, publishBatch
+// channels of one shard at a time from the caller's goroutine. Outside a
+// cluster, publishBatch (or at least manyMin) channels are one broadcast
+// message: one PUBLISH to the shard's broadcast channel, which every node
+// receives and hands to the channels it has, where a PUBLISH per channel
+// made Redis parse, route and send each. In a cluster (a shared PUB/SUB
+// channel would not keep a channel's order with its own SPUBLISHes, which
+// come from another master) and for fewer channels, each channel gets its
+// PUBLISH, pipelined. This node's subscribers get each publication when its
+// command returns (as Publish does).
 func (e *Engine) PublishMany(ctx context.Context, project string, channels []string, data []byte, opts engine.PublishOptions) []error {
 	errs := make([]error, len(channels))
 	if err := e.check(ctx); err != nil {
@@ -135,48 +147,92 @@ func (e *Engine) PublishMany(ctx context.Context, project string, channels []str
 		}
 		return errs
 	}
-	type item struct {
-		i   int
-		ps  string
-		msg []byte
-	}
-	byShard := make(map[*shard][]item, len(e.shards))
+	byShard := make(map[*shard][]int, len(e.shards))
 	for i, ch := range channels {
 		sh := e.shardFor(project, ch)
-		byShard[sh] = append(byShard[sh], item{i, e.pubsubChannel(project, ch), e.localPubMessage(project, ch, data, opts)})
+		byShard[sh] = append(byShard[sh], i)
 	}
 	ref := e.handler.Load()
 	// One publication for every channel's delivery: the handler encodes it
 	// and does not keep it.
 	pub := &engine.Publication{Data: data, Info: opts.ClientInfo, Tags: opts.Tags}
-	for sh, items := range byShard {
-		for len(items) > 0 {
-			chunk := items[:min(len(items), publishBatch)]
-			items = items[len(chunk):]
-			cmds, err := sh.client.Pipelined(ctx, func(p redis.Pipeliner) error {
-				for _, it := range chunk {
-					e.publishCmd(ctx, p, it.ps, it.msg)
-				}
-				return nil
-			})
+	for sh, idx := range byShard {
+		for len(idx) > 0 {
+			chunk := idx[:min(len(idx), publishBatch)]
+			idx = idx[len(chunk):]
 			var local []bool
-			if ref != nil {
-				local = sh.subs.wantedEach(len(chunk), func(k int) string { return chunk[k].ps })
+			if e.broadcast != "" && len(chunk) >= manyMin {
+				local = e.publishManyMessage(ctx, sh, project, channels, chunk, data, opts, errs, ref != nil)
+			} else {
+				local = e.publishEach(ctx, sh, project, channels, chunk, data, opts, errs, ref != nil)
 			}
-			for k, it := range chunk {
-				cerr := err
-				if k < len(cmds) {
-					cerr = cmds[k].Err()
-				}
-				if cerr != nil {
-					errs[it.i] = e.wrap(ctx, "publish", cerr)
-					continue
-				}
-				if local != nil && local[k] {
-					ref.h.HandlePublication(project, channels[it.i], pub, engine.StreamPosition{})
+			for k, i := range chunk {
+				if errs[i] == nil && local != nil && local[k] {
+					ref.h.HandlePublication(project, channels[i], pub, engine.StreamPosition{})
 				}
 			}
 		}
 	}
 	return errs
+}
+
+// publishManyMessage publishes data to channels[chunk] of shard sh as one
+// broadcast message, sets errs[chunk] on failure and, when wantLocal, reports
+// which of those channels this node wants.
+func (e *Engine) publishManyMessage(ctx context.Context, sh *shard, project string, channels []string, chunk []int, data []byte, opts engine.PublishOptions, errs []error, wantLocal bool) []bool {
+	size := 64 + len(project) + len(data)
+	for _, i := range chunk {
+		size += 2 + len(channels[i])
+	}
+	msg := appendManyHead(make([]byte, 0, size), e.origin, project, data, opts.ClientInfo, opts.Tags, len(chunk))
+	for _, i := range chunk {
+		msg = appendString(msg, channels[i])
+	}
+	if err := e.publishCmd(ctx, sh.client, e.broadcast, msg).Err(); err != nil {
+		err = e.wrap(ctx, "publish", err)
+		for _, i := range chunk {
+			errs[i] = err
+		}
+		return nil
+	}
+	if !wantLocal {
+		return nil
+	}
+	local := make([]bool, len(chunk))
+	escProject := escape(project)
+	name := make([]byte, 0, 128)
+	for k, i := range chunk {
+		name = appendPubsubName(name[:0], e.prefix, escProject, channels[i])
+		local[k] = sh.subs.wantedName(name)
+	}
+	return local
+}
+
+// publishEach publishes data to channels[chunk] of shard sh with a PUBLISH
+// each, in one pipeline, sets errs[chunk] of those that failed and, when
+// wantLocal, reports which of the channels this node wants.
+func (e *Engine) publishEach(ctx context.Context, sh *shard, project string, channels []string, chunk []int, data []byte, opts engine.PublishOptions, errs []error, wantLocal bool) []bool {
+	names := make([]string, len(chunk))
+	for k, i := range chunk {
+		names[k] = e.pubsubChannel(project, channels[i])
+	}
+	cmds, err := sh.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for k, i := range chunk {
+			e.publishCmd(ctx, p, names[k], e.localPubMessage(project, channels[i], data, opts))
+		}
+		return nil
+	})
+	for k, i := range chunk {
+		cerr := err
+		if k < len(cmds) {
+			cerr = cmds[k].Err()
+		}
+		if cerr != nil {
+			errs[i] = e.wrap(ctx, "publish", cerr)
+		}
+	}
+	if !wantLocal {
+		return nil
+	}
+	return sh.subs.wantedEach(len(chunk), func(k int) string { return names[k] })
 }

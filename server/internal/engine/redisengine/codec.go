@@ -15,12 +15,18 @@ import (
 //	publication: 'q' <origin> <header> <pub>   (not saved to history)
 //	join:        'j' <header> <info>
 //	leave:       'l' <header> <info>
+//	broadcast:   'm' <origin> <project> <pub> <count> <channel>...  (not saved to history)
 //
 // <offset> is decimal and <epoch> is not empty: the publish script writes
 // them, as only it knows them. A publication not saved to history is a 'q'
 // message: <origin> (originLen bytes) names the engine that published it,
 // which has already handed it to its own node and skips it when Redis sends
 // it back.
+// A broadcast ('m') carries one publication for many channels of a project
+// (<count> is a uvarint, each <channel> a string) and travels in the
+// broadcast PUB/SUB channel of the shard that holds those channels (see
+// broadcastChannel), which every node subscribes to; its <origin> is that of
+// a 'q' message.
 // <header> is the project and channel (each a string: uvarint length, then
 // bytes). <pub> is what the history stream stores as a publication: data
 // (bytes), then <info>, then the number of tags (uvarint) and each tag's key
@@ -32,6 +38,7 @@ const (
 	kindLocalPub    = 'q'
 	kindJoin        = 'j'
 	kindLeave       = 'l'
+	kindMany        = 'm'
 )
 
 var errMalformed = errors.New("redisengine: malformed message")
@@ -242,4 +249,60 @@ func parsePosition(s string) (engine.StreamPosition, error) {
 		return engine.StreamPosition{}, errMalformed
 	}
 	return engine.StreamPosition{Offset: o, Epoch: epoch}, nil
+}
+
+// appendManyHead appends a broadcast's kind, origin, project, publication and
+// channel count; the channels follow (appendString each).
+func appendManyHead(b []byte, origin, project string, data []byte, info *engine.ClientInfo, tags map[string]string, count int) []byte {
+	b = append(b, kindMany)
+	b = append(b, origin...)
+	b = appendPub(appendString(b, project), data, info, tags)
+	return binary.AppendUvarint(b, uint64(count))
+}
+
+// manyMessage is a decoded broadcast: one publication for many channels.
+type manyMessage struct {
+	project string
+	pub     *engine.Publication
+	// channels holds the channel names, each a string of the encoding;
+	// decodeMany has checked that they are count well-formed strings and
+	// nothing else.
+	channels []byte
+	count    int
+}
+
+// decodeMany decodes a broadcast ('m') message.
+func decodeMany(s string) (*manyMessage, error) {
+	if len(s) < 1+originLen || s[0] != kindMany {
+		return nil, errMalformed
+	}
+	d := decoder{b: []byte(s[1+originLen:])}
+	m := &manyMessage{project: d.string()}
+	m.pub = d.pub()
+	n := d.uvarint()
+	if d.err != nil {
+		return nil, d.err
+	}
+	if n > uint64(len(d.b)) { // every channel takes at least a byte
+		return nil, errMalformed
+	}
+	m.channels, m.count = d.b, int(n)
+	for range n {
+		_ = d.bytes()
+	}
+	if d.err != nil || len(d.b) != 0 {
+		return nil, errMalformed
+	}
+	return m, nil
+}
+
+// eachChannel calls f with each channel name of m, in order; the slice is
+// only valid during the call.
+func (m *manyMessage) eachChannel(f func(ch []byte)) {
+	b := m.channels
+	for range m.count {
+		n, k := binary.Uvarint(b)
+		f(b[k : k+int(n)])
+		b = b[k+int(n):]
+	}
 }

@@ -3,6 +3,7 @@ package redisengine
 import (
 	"bytes"
 	"maps"
+	"slices"
 	"testing"
 
 	"github.com/centrifugehq/centrifuge/server/internal/engine"
@@ -142,6 +143,77 @@ func TestLocalPubMessage(t *testing.T) {
 	for _, bad := range []string{"q", "q0123", string(msg[:len(msg)-3]), string(msg) + "x", "z" + string(msg[1:])} {
 		if _, err := decodeMessage(bad); err == nil {
 			t.Fatalf("%q decoded", bad)
+		}
+	}
+}
+
+// A broadcast ('m') message decodes to its project, publication and
+// channels; the origin check skips this engine's own; cut or padded ones are
+// errors.
+func TestManyMessage(t *testing.T) {
+	e := &Engine{origin: "0123456789abcdef"}
+	info := &engine.ClientInfo{User: "u", Client: "c"}
+	channels := []string{"user#1", "a.b{c}", "x"}
+	msg := appendManyHead(nil, e.origin, "proj", []byte(`{"x":1}`), info, map[string]string{"k": "v"}, len(channels))
+	for _, ch := range channels {
+		msg = appendString(msg, ch)
+	}
+	if !e.ownMessage(string(msg)) || (&Engine{origin: "fedcba9876543210"}).ownMessage(string(msg)) {
+		t.Fatal("origin check")
+	}
+	m, err := decodeMany(string(msg))
+	if err != nil || m.project != "proj" || string(m.pub.Data) != `{"x":1}` || m.pub.Tags["k"] != "v" ||
+		m.pub.Info.User != "u" || m.count != len(channels) {
+		t.Fatalf("decoded %+v %v", m, err)
+	}
+	var got []string
+	m.eachChannel(func(ch []byte) { got = append(got, string(ch)) })
+	if !slices.Equal(got, channels) {
+		t.Fatalf("channels %q, want %q", got, channels)
+	}
+	for _, bad := range []string{"m", "m0123456789abcdef", string(msg[:len(msg)-1]), string(msg) + "x", "q" + string(msg[1:])} {
+		if _, err := decodeMany(bad); err == nil {
+			t.Fatalf("%q decoded", bad)
+		}
+	}
+}
+
+func FuzzDecodeMany(f *testing.F) {
+	msg := appendManyHead(nil, "0123456789abcdef", "p", []byte("x"), nil, nil, 2)
+	f.Add(string(appendString(appendString(msg, "a"), "b")))
+	f.Add("m0123456789abcdef\x01p\x00\x00\x00\xff\xff\x03")
+	f.Fuzz(func(t *testing.T, s string) {
+		m, err := decodeMany(s)
+		if err != nil {
+			return
+		}
+		// What decodes re-encodes to a message with the same channels.
+		var chs []string
+		m.eachChannel(func(ch []byte) { chs = append(chs, string(ch)) })
+		if len(chs) != m.count {
+			t.Fatalf("%d channels of %d", len(chs), m.count)
+		}
+		b := appendManyHead(nil, "0123456789abcdef", m.project, m.pub.Data, m.pub.Info, m.pub.Tags, len(chs))
+		for _, ch := range chs {
+			b = appendString(b, ch)
+		}
+		m2, err := decodeMany(string(b))
+		if err != nil || m2.project != m.project || m2.count != m.count || !bytes.Equal(m2.pub.Data, m.pub.Data) {
+			t.Fatalf("re-encoded %q: %+v %v", b, m2, err)
+		}
+	})
+}
+
+// appendPubsubName writes what pubsubChannel returns, escapes included.
+func TestAppendPubsubName(t *testing.T) {
+	e := &Engine{prefix: escape("pre.fix")}
+	for _, c := range [][2]string{{"p", "c"}, {"a.b", "{c}%d"}, {"", ""}, {"%2E", "user#1.2"}, {"é", "ü}{"}} {
+		want := e.pubsubChannel(c[0], c[1])
+		if got := string(appendPubsubName(nil, e.prefix, escape(c[0]), c[1])); got != want {
+			t.Fatalf("%q: %q, want %q", c, got, want)
+		}
+		if got := string(appendPubsubName([]byte("junk"), e.prefix, escape(c[0]), []byte(c[1]))); got != "junk"+want {
+			t.Fatalf("%q: %q, want junk%q", c, got, want)
 		}
 	}
 }

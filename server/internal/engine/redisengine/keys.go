@@ -17,6 +17,7 @@ import (
 //	<prefix>.<project>.<channel>.presence.expiry zset: client id -> expiry (Unix ms)
 //	<prefix>.<project>.<channel>.result.<key>    idempotent result "<offset> <epoch>"
 //	<prefix>.control                             PUB/SUB channel of control messages
+//	<prefix>.broadcast                           PUB/SUB channel of broadcasts (not in a cluster)
 //
 // In cluster mode the part before the suffix is a hash tag,
 // {<prefix>.<project>.<channel>}.stream and so on, so all keys of a channel
@@ -30,6 +31,20 @@ import (
 var escaper = strings.NewReplacer("%", "%25", ".", "%2E", "{", "%7B", "}", "%7D")
 
 func escape(s string) string { return escaper.Replace(s) }
+
+// appendEscaped appends escape(s) to b.
+func appendEscaped[T string | []byte](b []byte, s T) []byte {
+	const hex = "0123456789ABCDEF"
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '%', '.', '{', '}':
+			b = append(b, '%', hex[c>>4], hex[c&15])
+		default:
+			b = append(b, c)
+		}
+	}
+	return b
+}
 
 // chanNames are the Redis names of one (project, channel).
 type chanNames struct {
@@ -64,6 +79,21 @@ func (e *Engine) pubsubChannel(project, channel string) string {
 
 // result is the key of the idempotent result of a publication with key.
 func (n chanNames) result(key string) string { return n.pubsub + ".result." + escape(key) }
+
+// appendPubsubName appends the PUB/SUB channel of channel ch of a project
+// whose escaped name is escProject, outside a cluster, under the escaped
+// prefix: what pubsubChannel returns, without allocating.
+func appendPubsubName[T string | []byte](b []byte, prefix, escProject string, ch T) []byte {
+	b = append(b, prefix...)
+	b = append(b, '.')
+	b = append(b, escProject...)
+	b = append(b, '.')
+	return appendEscaped(b, ch)
+}
+
+// broadcastChannel is the PUB/SUB channel of broadcasts ('m' messages) of
+// each shard outside a cluster.
+func broadcastChannel(prefix string) string { return prefix + ".broadcast" }
 
 // controlChannel is the PUB/SUB channel of control messages.
 func controlChannel(prefix string, clustered bool) string {

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/centrifugehq/centrifuge/server/internal/engine"
 )
 
 // Reconnection backoff of the PUB/SUB connections.
@@ -109,6 +111,14 @@ func (s *subscriber) want(ch string) {
 func (s *subscriber) wanted(ch string) bool {
 	s.mu.RLock()
 	_, ok := s.channels[ch]
+	s.mu.RUnlock()
+	return ok
+}
+
+// wantedName is wanted for a name in bytes.
+func (s *subscriber) wantedName(name []byte) bool {
+	s.mu.RLock()
+	_, ok := s.channels[string(name)]
 	s.mu.RUnlock()
 	return ok
 }
@@ -566,6 +576,17 @@ func (c *subConn) receive() {
 			if s.e.ownMessage(m.Payload) {
 				continue // handed to this node when it was published
 			}
+			if m.Channel == s.e.broadcast {
+				mm, err := decodeMany(m.Payload)
+				if err != nil {
+					s.e.log.Error("redisengine: undecodable broadcast", "err", err)
+					continue
+				}
+				if !s.e.dispatchMany(s, mm) {
+					return
+				}
+				continue
+			}
 			if !s.e.dispatch(delivery{s: s, channel: m.Channel, payload: m.Payload}) {
 				return
 			}
@@ -587,35 +608,87 @@ type delivery struct {
 	s       *subscriber
 	channel string
 	payload string
+	// many, when set, is a broadcast: every worker gets it and handles the
+	// channels that are its own.
+	many *manyMessage
+}
+
+// workerHash is FNV-1a of a PUB/SUB channel's name, inline to avoid an
+// allocation per message: the channel's worker is workerHash modulo the
+// number of workers.
+func workerHash[T string | []byte](name T) uint32 {
+	h := uint32(2166136261)
+	for i := 0; i < len(name); i++ {
+		h ^= uint32(name[i])
+		h *= 16777619
+	}
+	return h
 }
 
 // dispatch queues d for the worker of its channel, so a channel's messages
 // are handled in order. It reports false when the engine closed.
 func (e *Engine) dispatch(d delivery) bool {
-	// FNV-1a, inline to avoid an allocation per message.
-	h := uint32(2166136261)
-	for i := 0; i < len(d.channel); i++ {
-		h ^= uint32(d.channel[i])
-		h *= 16777619
+	return e.queue(e.workers[workerHash(d.channel)%uint32(len(e.workers))], d)
+}
+
+// dispatchMany queues a broadcast for every worker: each handles the
+// broadcast's channels that are its own, after the messages of those
+// channels received before it, so a channel's order holds across broadcasts
+// and single publications. It reports false when the engine closed.
+func (e *Engine) dispatchMany(s *subscriber, m *manyMessage) bool {
+	for _, q := range e.workers {
+		if !e.queue(q, delivery{s: s, many: m}) {
+			return false
+		}
 	}
+	return true
+}
+
+func (e *Engine) queue(q chan delivery, d delivery) bool {
 	select {
-	case e.workers[h%uint32(len(e.workers))] <- d:
+	case q <- d:
 		return true
 	case <-e.stop:
 		return false
 	}
 }
 
-// work hands queued messages to the EventHandler until the engine closes.
-func (e *Engine) work(q chan delivery) {
+// work hands queued messages to the EventHandler until the engine closes;
+// it is worker number i.
+func (e *Engine) work(i uint32, q chan delivery) {
+	var name []byte // deliverMany's buffer
 	for {
 		select {
 		case <-e.stop:
 			return
 		case d := <-q:
-			e.deliver(d)
+			if d.many != nil {
+				name = e.deliverMany(i, d.s, d.many, name)
+			} else {
+				e.deliver(d)
+			}
 		}
 	}
+}
+
+// deliverMany hands a broadcast's publication to the EventHandler for each
+// of its channels that worker i owns and s wants. name is a buffer for PUB/SUB
+// channel names, returned for reuse.
+func (e *Engine) deliverMany(i uint32, s *subscriber, m *manyMessage, name []byte) []byte {
+	ref := e.handler.Load()
+	if ref == nil || e.closed.Load() {
+		return name
+	}
+	escProject := escape(m.project)
+	workers := uint32(len(e.workers))
+	m.eachChannel(func(ch []byte) {
+		name = appendPubsubName(name[:0], e.prefix, escProject, ch)
+		if workerHash(name)%workers != i || !s.wantedName(name) {
+			return
+		}
+		ref.h.HandlePublication(m.project, string(ch), m.pub, engine.StreamPosition{})
+	})
+	return name
 }
 
 func (e *Engine) deliver(d delivery) {
@@ -653,7 +726,8 @@ func mapKeys(m map[string]struct{}) []string {
 	return keys
 }
 
-// ownMessage reports a publication this engine sent, which its node already has.
+// ownMessage reports a publication or broadcast this engine sent, which its
+// node already has.
 func (e *Engine) ownMessage(payload string) bool {
-	return len(payload) > originLen && payload[0] == kindLocalPub && payload[1:1+originLen] == e.origin
+	return len(payload) > originLen && (payload[0] == kindLocalPub || payload[0] == kindMany) && payload[1:1+originLen] == e.origin
 }

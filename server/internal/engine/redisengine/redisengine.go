@@ -8,6 +8,11 @@
 // Cluster, where each channel's keys share a hash tag and PUB/SUB is sharded
 // (SSUBSCRIBE/SPUBLISH), so a channel lives entirely on one master.
 //
+// A broadcast (PublishMany) to many channels of one shard is one message in
+// the shard's broadcast PUB/SUB channel, which every node subscribes to and
+// filters by the channels it has, rather than a PUBLISH per channel (in a
+// cluster: an SPUBLISH per channel).
+//
 // A publication with history is one Lua script per channel: offset increment,
 // stream append (trimmed exactly to the history size) and PUBLISH happen
 // atomically, so the offsets delivered to nodes are the offsets in history.
@@ -106,6 +111,11 @@ type Engine struct {
 	prefix    string // escaped Config.Prefix
 	clustered bool
 	control   string // control PUB/SUB channel
+	// broadcast is each shard's PUB/SUB channel of broadcasts ('m'
+	// messages); empty in a cluster, where a channel's messages travel on
+	// the connection of its slot's master and a shared channel could
+	// overtake them.
+	broadcast string
 	// origin tags the publications this engine sends without history.
 	origin string
 	log    *slog.Logger
@@ -183,6 +193,9 @@ func New(cfg Config) (*Engine, error) {
 	}
 	e.ctx, e.cancel = context.WithCancel(context.Background())
 	e.control = controlChannel(e.prefix, e.clustered)
+	if !e.clustered {
+		e.broadcast = broadcastChannel(e.prefix)
+	}
 	e.origin = newEpoch() // 16 random hex digits (originLen)
 
 	for i, u := range cfg.URLs {
@@ -290,10 +303,16 @@ func (e *Engine) Run(h engine.EventHandler) error {
 	for i := range e.workers {
 		q := make(chan delivery, workerQueue)
 		e.workers[i] = q
-		e.wg.Go(func() { e.work(q) })
+		e.wg.Go(func() { e.work(uint32(i), q) })
 	}
-	// Control messages come through the first shard.
+	// Control messages come through the first shard, broadcasts through
+	// the shard of their channels.
 	e.shards[0].subs.want(e.control)
+	if e.broadcast != "" {
+		for _, sh := range e.shards {
+			sh.subs.want(e.broadcast)
+		}
+	}
 	for _, sh := range e.shards {
 		e.wg.Go(sh.subs.run)
 	}
