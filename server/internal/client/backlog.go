@@ -34,6 +34,8 @@ type backlogGate struct {
 	// max is the lag allowed before publishers wait, in nanoseconds; 0: off.
 	max     atomic.Int64
 	waiting atomic.Int32
+	// calls counts WaitWriters calls: publications of the server API.
+	calls atomic.Uint64
 	// writeCost is how long a flusher with work takes per connection of
 	// its ready list, the time the processor gives others included (a moving
 	// average, nanoseconds).
@@ -81,6 +83,7 @@ func (g *backlogGate) lag(now int64) int64 {
 // allowed is at least what writing that many connections takes.
 func WaitWriters(ctx context.Context, deliveries int) time.Duration {
 	g := &backlog
+	g.calls.Add(1)
 	max := g.max.Load()
 	if max == 0 {
 		return 0

@@ -96,6 +96,10 @@ const pauseAfter = time.Millisecond
 // per 10 ms, when the scheduler's monitor polled).
 const pollPause = 20 * time.Microsecond
 
+// maxPollEvery is the longest the flusher writes between two steps aside
+// while they let nothing in.
+const maxPollEvery = 16 * time.Millisecond
+
 var (
 	flushersOnce sync.Once
 	flushers     []*flusher
@@ -166,6 +170,7 @@ func (f *flusher) run() {
 	// the flusher has had work since (0: it has waited for work).
 	var prevStart int64
 	prevN := 0
+	pollEvery := pauseAfter
 	for {
 		f.mu.Lock()
 		if f.head == len(f.ready) {
@@ -174,14 +179,24 @@ func (f *flusher) run() {
 			}
 			prevStart = 0
 			busySince, f.fresh = time.Now(), 0
-		} else if f.fresh == 0 && backlog.waiting.Load() == 0 && time.Since(busySince) > pauseAfter {
+		} else if f.fresh == 0 && backlog.waiting.Load() == 0 && time.Since(busySince) > pollEvery {
 			// Busy with connections that were already waiting (a fan-out
 			// being written): nothing will wake a pause, so only step
 			// aside long enough for the scheduler to poll the network.
 			// (Publishers held back by the backlog wait for the writes,
 			// not for the network: then the flusher does not stop.)
+			// A sleep this short lasts up to a millisecond when the
+			// network has nothing (the runtime's poll has millisecond
+			// timeouts), so it is repeated each millisecond only while it
+			// lets publications in, and backs off while it does not.
+			calls := backlog.calls.Load()
 			f.mu.Unlock()
 			time.Sleep(pollPause)
+			if backlog.calls.Load() != calls {
+				pollEvery = pauseAfter
+			} else {
+				pollEvery = min(2*pollEvery, maxPollEvery)
+			}
 			f.mu.Lock()
 			busySince = time.Now()
 		} else if f.fresh > 0 && time.Since(busySince) > pauseAfter {
