@@ -5,7 +5,6 @@ import (
 	"errors"
 	"hash/maphash"
 	"log/slog"
-	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -39,8 +38,9 @@ type Client struct {
 	t       Transport
 	id      string
 	project *structure.Project
-	// header is the opening HTTP request's headers (nil if the transport has none).
-	header http.Header
+	// header is the opening HTTP request's headers, packed ("" if the
+	// transport has none).
+	header packedHeader
 	// ops cancel the operations in progress (opContext); close cancels them
 	// so that requests to the app end. nil when none runs: a context kept
 	// for the connection's life would hold a channel and a map each.
@@ -57,7 +57,7 @@ type Client struct {
 	user     string
 	info     []byte
 	expireAt int64
-	subs     map[string]*sub
+	subs     subSet
 	// removing: channel -> closed when the removal of an ended subscription
 	// to it (insufficientLocked) has run.
 	removing  map[string]chan struct{}
@@ -105,7 +105,7 @@ type sub struct {
 	// subscriptions): the subscribe reply's, then each publication's.
 	epoch  string
 	offset uint64
-	// live: s is c.subs[s.ch] (guarded by c.mu); deliveries to a sub that
+	// live: s is c.subs.get(s.ch) (guarded by c.mu); deliveries to a sub that
 	// is no longer live are dropped.
 	live bool
 	// subscribing buffers deliveries until the subscribe reply is queued.
@@ -134,14 +134,13 @@ func New(n *node.Node, t Transport, project string) (*Client, error) {
 		t:       t,
 		id:      uuid.NewString(),
 		project: p,
-		subs:    map[string]*sub{},
 		done:    make(chan struct{}),
 	}
 	if c.direct, _ = t.(DirectWriter); c.direct != nil {
 		c.flusher = flusherFor(maphash.String(flusherSeed, c.id))
 	}
 	if r, ok := t.(HTTPRequest); ok {
-		c.header = r.RequestHeader()
+		c.header = packHeader(r.RequestHeader())
 	}
 	c.lastSeen.Store(time.Now().UnixNano())
 	if d := n.ClientConfig().ConnectTimeout.D(); d > 0 {
@@ -226,12 +225,11 @@ func (c *Client) close(d protocol.Disconnect, flush bool) {
 		wasConnected := c.status == statusConnected
 		c.status = statusClosed
 		c.closeD = d
-		subs := make([]*sub, 0, len(c.subs))
-		for _, s := range c.subs {
+		subs := c.subs.list()
+		for _, s := range subs {
 			s.live = false
-			subs = append(subs, s)
 		}
-		c.subs = map[string]*sub{}
+		c.subs = subSet{}
 		for _, t := range []*time.Timer{c.connectTimer, c.pingTimer, c.pongTimer, c.expireTimer} {
 			if t != nil {
 				t.Stop()
@@ -434,7 +432,7 @@ func (c *Client) handleCommand(cmd *protocol.Command) bool {
 func (c *Client) RefreshPresence(ctx context.Context) {
 	c.mu.Lock()
 	var subs []*sub
-	for _, s := range c.subs {
+	for s := range c.subs.all() {
 		if s.opts.Presence && !s.subscribing {
 			subs = append(subs, s)
 		}

@@ -153,7 +153,7 @@ func (c *Client) handleSubscribe(ctx context.Context, req *protocol.SubscribeReq
 		return nil, nil, err
 	}
 	c.mu.Lock()
-	user, numSubs, already := c.user, len(c.subs), c.subs[req.Channel] != nil
+	user, numSubs, already := c.user, c.subs.len(), c.subs.get(req.Channel) != nil
 	c.mu.Unlock()
 	switch max := c.node.ClientConfig().MaxSubscriptions; {
 	case already:
@@ -218,7 +218,7 @@ func (c *Client) handleUnsubscribe(ctx context.Context, req *protocol.Unsubscrib
 		return nil, protocol.ErrBadRequest.WithMessage("channel required")
 	}
 	c.mu.Lock()
-	s := c.subs[req.Channel]
+	s := c.subs.get(req.Channel)
 	if s != nil {
 		c.dropSubLocked(s)
 	}
@@ -232,7 +232,7 @@ func (c *Client) handleUnsubscribe(ctx context.Context, req *protocol.Unsubscrib
 func (c *Client) subscribed(ch string) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	s := c.subs[ch]
+	s := c.subs.get(ch)
 	return s != nil && !s.subscribing
 }
 
@@ -430,7 +430,7 @@ func (c *Client) handleSubRefresh(req *protocol.SubRefreshRequest) (*protocol.Re
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	s := c.subs[req.Channel]
+	s := c.subs.get(req.Channel)
 	if s == nil {
 		return nil, protocol.ErrPermissionDenied.WithMessage("not subscribed")
 	}

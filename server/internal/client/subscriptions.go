@@ -64,15 +64,15 @@ func (c *Client) prepareSub(ctx context.Context, p subParams) (*sub, *protocol.S
 	case c.status == statusClosed:
 		c.mu.Unlock()
 		return nil, nil, errClosed
-	case c.subs[p.ch] != nil:
+	case c.subs.get(p.ch) != nil:
 		c.mu.Unlock()
 		return nil, nil, protocol.ErrAlreadySubscribed
-	case cfg.MaxSubscriptions > 0 && len(c.subs) >= cfg.MaxSubscriptions:
+	case cfg.MaxSubscriptions > 0 && c.subs.len() >= cfg.MaxSubscriptions:
 		c.mu.Unlock()
 		c.node.Stats().SubscriptionLimit.Add(1)
 		return nil, nil, errSubLimit
 	}
-	c.subs[p.ch] = s
+	c.subs.add(s)
 	s.live = true
 	c.mu.Unlock()
 
@@ -135,11 +135,11 @@ func (c *Client) activateLocked(s *sub) {
 // dropSubLocked (c.mu held) removes s from c.subs if it is there; it
 // reports whether it was.
 func (c *Client) dropSubLocked(s *sub) bool {
-	if c.subs[s.ch] != s {
+	if c.subs.get(s.ch) != s {
 		return false
 	}
 	s.live = false
-	delete(c.subs, s.ch)
+	c.subs.remove(s.ch)
 	return true
 }
 
@@ -190,7 +190,7 @@ func (c *Client) setSubExpireLocked(s *sub, expireAt int64) {
 	s.expireTimer = time.AfterFunc(delay, func() {
 		c.mu.Lock()
 		exp := s.expireAt
-		current := c.subs[s.ch] == s
+		current := c.subs.get(s.ch) == s
 		c.mu.Unlock()
 		if current && exp > 0 && exp <= time.Now().Unix() {
 			c.close(protocol.DisconnectSubExpired, true)
@@ -203,7 +203,7 @@ func (c *Client) setSubExpireLocked(s *sub, expireAt int64) {
 func (c *Client) expireSub(s *sub) {
 	c.mu.Lock()
 	exp := s.expireAt
-	current := c.subs[s.ch] == s
+	current := c.subs.get(s.ch) == s
 	c.mu.Unlock()
 	if current && exp > 0 && exp <= time.Now().Unix() {
 		c.ServerUnsubscribe(s.ch, protocol.UnsubscribeCodeExpired, "subscription expired")
@@ -274,7 +274,7 @@ func (c *Client) ServerUnsubscribe(ch string, code uint32, reason string) {
 		c.opMu.Lock()
 		defer c.opMu.Unlock()
 		c.mu.Lock()
-		s := c.subs[ch]
+		s := c.subs.get(ch)
 		if s == nil || c.status == statusClosed {
 			c.mu.Unlock()
 			return
