@@ -52,27 +52,30 @@ type Client struct {
 	// subscriptions, so they never interleave.
 	opMu sync.Mutex
 
-	mu       sync.Mutex
-	status   status
-	user     string
-	info     []byte
-	expireAt int64
-	subs     subSet
+	mu     sync.Mutex
+	status status
+	// serverRefresh: the refresh proxy, not the client, extends the connection.
+	serverRefresh bool
+	// timerFor is what the ping timer runs next (see onTimer).
+	timerFor timerEvent
+	// slow: the write queue outgrew max_queue_size (disconnect 3008 once).
+	slow            atomic.Bool
+	refreshFailures int32
+	user            string
+	info            []byte
+	expireAt        int64
+	subs            subSet
 	// removing: channel -> closed when the removal of an ended subscription
 	// to it (insufficientLocked) has run.
 	removing  map[string]chan struct{}
-	slowOnce  sync.Once
 	closeOnce sync.Once
 	closeD    protocol.Disconnect
 	// tokens are the connection tokens used (connect, refresh) with their
 	// expiry, for bans of inactive users: usually one, so a slice.
 	tokens []usedToken
-	// checkedAt is when the connection connected or the connection check last
-	// found its user active.
-	checkedAt time.Time
-	// serverRefresh: the refresh proxy, not the client, extends the connection.
-	serverRefresh   bool
-	refreshFailures int
+	// checkedAt is when (unix nanoseconds) the connection connected or the
+	// connection check last found its user active.
+	checkedAt int64
 
 	q writeQueue
 	// direct is t when it can write without blocking, by flusher.
@@ -80,12 +83,13 @@ type Client struct {
 	flusher *flusher
 	done    chan struct{}
 
-	lastSeen     atomic.Int64 // unix nanoseconds of the last frame from the client
-	pingSentAt   atomic.Int64
-	connectTimer *time.Timer
-	pingTimer    *time.Timer
-	pongTimer    *time.Timer
-	expireTimer  *time.Timer
+	lastSeen   atomic.Int64 // unix nanoseconds of the last frame from the client
+	pingSentAt atomic.Int64
+	// timer runs the connect timeout while connecting; once connected, each
+	// ping and the pong check after it (pong_timeout is shorter than
+	// ping_interval): one timer for the two, set again only by its own runs.
+	timer       *time.Timer
+	expireTimer *time.Timer
 }
 
 // sub is one subscription of the connection.
@@ -145,7 +149,7 @@ func New(n *node.Node, t Transport, project string) (*Client, error) {
 	c.lastSeen.Store(time.Now().UnixNano())
 	if d := n.ClientConfig().ConnectTimeout.D(); d > 0 {
 		c.mu.Lock()
-		c.connectTimer = time.AfterFunc(d, func() {
+		c.timer = time.AfterFunc(d, func() {
 			c.mu.Lock()
 			stale := c.status == statusConnecting
 			c.mu.Unlock()
@@ -200,9 +204,9 @@ func (c *Client) enqueue(frame []byte) {
 		c.schedule()
 	}
 	if max := c.node.ClientConfig().MaxQueueSize; max > 0 && size > max {
-		c.slowOnce.Do(func() {
+		if c.slow.CompareAndSwap(false, true) {
 			go c.close(protocol.DisconnectSlow, false)
-		})
+		}
 	}
 }
 
@@ -230,7 +234,7 @@ func (c *Client) close(d protocol.Disconnect, flush bool) {
 			s.live = false
 		}
 		c.subs = subSet{}
-		for _, t := range []*time.Timer{c.connectTimer, c.pingTimer, c.pongTimer, c.expireTimer} {
+		for _, t := range []*time.Timer{c.timer, c.expireTimer} {
 			if t != nil {
 				t.Stop()
 			}
@@ -520,8 +524,7 @@ func (c *Client) setExpireLocked(expireAt int64) {
 }
 
 func (c *Client) startPings() {
-	cfg := c.node.ClientConfig()
-	interval := cfg.PingInterval.D()
+	interval := c.node.ClientConfig().PingInterval.D()
 	if interval <= 0 {
 		return
 	}
@@ -530,34 +533,48 @@ func (c *Client) startPings() {
 	if c.status == statusClosed {
 		return
 	}
-	c.pingTimer = time.AfterFunc(interval, c.ping)
+	c.timerFor = timerPing
+	c.timer = time.AfterFunc(interval, c.onTimer)
 }
 
-func (c *Client) ping() {
+// timerEvent is what the ping timer runs next.
+type timerEvent uint8
+
+const (
+	timerPing timerEvent = iota // send a ping
+	timerPong                   // disconnect 3012 if the client sent nothing since the ping
+)
+
+// onTimer runs the ping timer: a ping, or the check of its pong. Only its
+// own runs set the timer again, so no run is ever stale.
+func (c *Client) onTimer() {
 	cfg := c.node.ClientConfig()
 	c.mu.Lock()
 	if c.status == statusClosed {
 		c.mu.Unlock()
 		return
 	}
-	now := time.Now()
-	c.pingSentAt.Store(now.UnixNano())
-	c.enqueue(protocol.PingFrame)
-	if pt := cfg.PongTimeout.D(); pt > 0 {
-		if c.pongTimer == nil {
-			c.pongTimer = time.AfterFunc(pt, c.checkPong)
+	switch c.timerFor {
+	case timerPing:
+		c.pingSentAt.Store(time.Now().UnixNano())
+		c.enqueue(protocol.PingFrame)
+		if pt := cfg.PongTimeout.D(); pt > 0 {
+			c.timerFor = timerPong
+			c.timer.Reset(pt)
 		} else {
-			c.pongTimer.Reset(pt)
+			c.timer.Reset(cfg.PingInterval.D())
 		}
+	case timerPong:
+		if c.lastSeen.Load() < c.pingSentAt.Load() {
+			c.mu.Unlock()
+			c.close(protocol.DisconnectNoPong, false)
+			return
+		}
+		// The next ping goes ping_interval after the last one.
+		c.timerFor = timerPing
+		c.timer.Reset(max(0, cfg.PingInterval.D()-cfg.PongTimeout.D()))
 	}
-	c.pingTimer.Reset(cfg.PingInterval.D())
 	c.mu.Unlock()
-}
-
-func (c *Client) checkPong() {
-	if c.lastSeen.Load() < c.pingSentAt.Load() {
-		c.close(protocol.DisconnectNoPong, false)
-	}
 }
 
 // CheckDue reports whether the connection connected, or was last found
@@ -565,14 +582,14 @@ func (c *Client) checkPong() {
 func (c *Client) CheckDue(lifetime time.Duration, now time.Time) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.status == statusConnected && now.Sub(c.checkedAt) >= lifetime
+	return c.status == statusConnected && time.Duration(now.UnixNano()-c.checkedAt) >= lifetime
 }
 
 // MarkChecked starts another connection lifetime at now.
 func (c *Client) MarkChecked(now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.checkedAt = now
+	c.checkedAt = now.UnixNano()
 }
 
 // Tokens returns the connection tokens the connection used (fingerprint ->

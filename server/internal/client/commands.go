@@ -58,13 +58,13 @@ func (c *Client) handleConnect(ctx context.Context, req *protocol.ConnectRequest
 		c.node.RemoveConn(c)
 		return nil, nil, protocol.DisconnectNormal
 	}
-	if c.connectTimer != nil {
-		c.connectTimer.Stop()
-		c.connectTimer = nil
+	if c.timer != nil {
+		c.timer.Stop() // the connect timeout; the ping timer replaces it
+		c.timer = nil
 	}
 	c.info = cr.info
 	c.status = statusConnected
-	c.checkedAt = time.Now()
+	c.checkedAt = time.Now().UnixNano()
 	c.serverRefresh = c.proj().RefreshProxy != nil
 	if cr.token != "" {
 		c.addToken(cr.token, cr.expireAt)

@@ -225,7 +225,7 @@ func (c *Client) refreshByProxy() {
 			return
 		}
 		c.refreshFailures++
-		wait := proxy.Backoff(c.proj().Backoff(), c.refreshFailures)
+		wait := proxy.Backoff(c.proj().Backoff(), int(c.refreshFailures))
 		c.expireTimer = time.AfterFunc(wait, c.refreshByProxy)
 	case r.Expired || r.ExpireAt < 0 || (r.ExpireAt > 0 && r.ExpireAt <= time.Now().Unix()):
 		c.close(protocol.DisconnectExpired, true)
