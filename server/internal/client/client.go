@@ -95,14 +95,16 @@ type Client struct {
 // sub is one subscription of the connection.
 type sub struct {
 	ch          string
-	name        channel.Name
 	opts        structure.ChannelOptions
 	chanInfo    []byte
 	joinLeave   bool
 	recoverable bool
 	serverSide  bool
 	// proxied: granted by the subscribe proxy (expiry unsubscribes with 2501).
-	proxied     bool
+	proxied bool
+	// removed: removeSub has run (beside the flags above: the struct stays
+	// in a smaller size class).
+	removed     atomic.Bool
 	expireAt    int64
 	expireTimer *time.Timer
 	// epoch and offset are the stream position delivered so far (recoverable
@@ -115,7 +117,6 @@ type sub struct {
 	// subscribing buffers deliveries until the subscribe reply is queued.
 	subscribing bool
 	buffer      []buffered
-	removed     atomic.Bool
 }
 
 type buffered struct {

@@ -86,7 +86,7 @@ func (c *Client) handleConnect(ctx context.Context, req *protocol.ConnectRequest
 	}
 	var subs []*sub
 	for _, ch := range cr.channels {
-		name, opts, err := c.resolveChannel(ch)
+		_, opts, err := c.resolveChannel(ch)
 		if err != nil {
 			c.log().Warn("server-side channel refused", "channel", ch, "err", err)
 			continue
@@ -95,7 +95,7 @@ func (c *Client) handleConnect(ctx context.Context, req *protocol.ConnectRequest
 		if sreq == nil {
 			sreq = &protocol.SubscribeRequest{}
 		}
-		s, sr, err := c.prepareSub(ctx, subParams{ch: ch, name: name, opts: opts, serverSide: true, req: sreq})
+		s, sr, err := c.prepareSub(ctx, subParams{ch: ch, opts: opts, serverSide: true, req: sreq})
 		if err != nil {
 			if errors.Is(err, errClosed) {
 				return nil, nil, protocol.DisconnectNormal
@@ -163,7 +163,7 @@ func (c *Client) handleSubscribe(ctx context.Context, req *protocol.SubscribeReq
 		c.log().Info("subscription limit reached", "limit", max)
 		return nil, nil, errSubLimit
 	}
-	p := subParams{ch: req.Channel, name: name, opts: opts, req: req}
+	p := subParams{ch: req.Channel, opts: opts, req: req}
 	switch {
 	case req.Token != "":
 		v, err := c.verifier()

@@ -16,7 +16,6 @@ import (
 
 type subParams struct {
 	ch         string
-	name       channelName
 	opts       channelOptions
 	chanInfo   []byte
 	expireAt   int64
@@ -38,7 +37,6 @@ func (c *Client) prepareSub(ctx context.Context, p subParams) (*sub, *protocol.S
 	opts := p.opts
 	s := &sub{
 		ch:          p.ch,
-		name:        p.name,
 		opts:        opts,
 		chanInfo:    p.chanInfo,
 		joinLeave:   opts.JoinLeave && (p.req.JoinLeave || opts.ForcePushJoinLeave),
@@ -216,7 +214,7 @@ func (c *Client) ServerSubscribe(ch string, ss node.ServerSubscription) {
 	go func() {
 		c.opMu.Lock()
 		defer c.opMu.Unlock()
-		name, opts, err := c.resolveChannel(ch)
+		_, opts, err := c.resolveChannel(ch)
 		if err != nil {
 			c.log().Warn("server subscribe", "channel", ch, "err", err)
 			return
@@ -231,7 +229,7 @@ func (c *Client) ServerSubscribe(ch string, ss node.ServerSubscription) {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 		defer cancel()
-		s, res, err := c.prepareSub(ctx, subParams{ch: ch, name: name, opts: opts, chanInfo: ss.Info, serverSide: true, req: req})
+		s, res, err := c.prepareSub(ctx, subParams{ch: ch, opts: opts, chanInfo: ss.Info, serverSide: true, req: req})
 		if err != nil {
 			if errors.Is(err, errSubLimit) {
 				c.log().Warn("server subscribe refused: subscription limit reached", "channel", ch)
