@@ -61,10 +61,13 @@ type Client struct {
 	// slow: the write queue outgrew max_queue_size (disconnect 3008 once).
 	slow            atomic.Bool
 	refreshFailures int32
-	user            string
-	info            []byte
-	expireAt        int64
-	subs            subSet
+	// expireIdx locates the connection's expiry deadline in expiries
+	// (guarded by expiries.mu).
+	expireIdx int32
+	user      string
+	info      []byte
+	expireAt  int64
+	subs      subSet
 	// removing: channel -> closed when the removal of an ended subscription
 	// to it (insufficientLocked) has run.
 	removing  map[string]chan struct{}
@@ -88,8 +91,7 @@ type Client struct {
 	// timer runs the connect timeout while connecting; once connected, each
 	// ping and the pong check after it (pong_timeout is shorter than
 	// ping_interval): one timer for the two, set again only by its own runs.
-	timer       *time.Timer
-	expireTimer *time.Timer
+	timer *time.Timer
 }
 
 // sub is one subscription of the connection.
@@ -235,11 +237,10 @@ func (c *Client) close(d protocol.Disconnect, flush bool) {
 			s.live = false
 		}
 		c.subs = subSet{}
-		for _, t := range []*time.Timer{c.timer, c.expireTimer} {
-			if t != nil {
-				t.Stop()
-			}
+		if c.timer != nil {
+			c.timer.Stop()
 		}
+		expiries.cancel(c)
 		ops := c.ops
 		c.ops = nil
 		c.mu.Unlock()
@@ -502,26 +503,30 @@ func expiry(expireAt int64) (bool, uint32) {
 // setExpireLocked (c.mu held) schedules disconnect 3005 a grace delay after expireAt.
 func (c *Client) setExpireLocked(expireAt int64) {
 	c.expireAt = expireAt
-	if c.expireTimer != nil {
-		c.expireTimer.Stop()
-		c.expireTimer = nil
-	}
-	if expireAt <= 0 {
+	if expireAt <= 0 || c.status == statusClosed {
+		expiries.cancel(c)
 		return
 	}
 	if c.serverRefresh {
-		c.expireTimer = time.AfterFunc(time.Until(time.Unix(expireAt, 0)), c.refreshByProxy)
+		expiries.set(c, time.Until(time.Unix(expireAt, 0)), expiryRefresh)
 		return
 	}
 	delay := time.Until(time.Unix(expireAt, 0)) + c.node.ClientConfig().ExpiredCloseDelay.D()
-	c.expireTimer = time.AfterFunc(delay, func() {
-		c.mu.Lock()
-		exp := c.expireAt
-		c.mu.Unlock()
-		if exp > 0 && exp <= time.Now().Unix() {
-			c.close(protocol.DisconnectExpired, true)
-		}
-	})
+	expiries.set(c, delay, expiryCheck)
+}
+
+// expire runs the connection's expiry deadline (expiries).
+func (c *Client) expire(kind expiryKind) {
+	if kind == expiryRefresh {
+		c.refreshByProxy()
+		return
+	}
+	c.mu.Lock()
+	exp := c.expireAt
+	c.mu.Unlock()
+	if exp > 0 && exp <= time.Now().Unix() {
+		c.close(protocol.DisconnectExpired, true)
+	}
 }
 
 func (c *Client) startPings() {
