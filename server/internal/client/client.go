@@ -56,13 +56,12 @@ type Client struct {
 	status status
 	// serverRefresh: the refresh proxy, not the client, extends the connection.
 	serverRefresh bool
-	// timerFor is what the ping timer runs next (see onTimer).
-	timerFor timerEvent
 	// slow: the write queue outgrew max_queue_size (disconnect 3008 once).
 	slow            atomic.Bool
 	refreshFailures int32
-	// expireIdx locates the connection's expiry deadline in expiries
-	// (guarded by expiries.mu).
+	// pingIdx and expireIdx locate the connection's deadlines in pings and
+	// expiries (guarded by their mu).
+	pingIdx   int32
 	expireIdx int32
 	user      string
 	info      []byte
@@ -88,10 +87,8 @@ type Client struct {
 
 	lastSeen   atomic.Int64 // unix nanoseconds of the last frame from the client
 	pingSentAt atomic.Int64
-	// timer runs the connect timeout while connecting; once connected, each
-	// ping and the pong check after it (pong_timeout is shorter than
-	// ping_interval): one timer for the two, set again only by its own runs.
-	timer *time.Timer
+	// connectTimer runs the connect timeout; dropped once connected.
+	connectTimer *time.Timer
 }
 
 // sub is one subscription of the connection.
@@ -152,7 +149,7 @@ func New(n *node.Node, t Transport, project string) (*Client, error) {
 	c.lastSeen.Store(time.Now().UnixNano())
 	if d := n.ClientConfig().ConnectTimeout.D(); d > 0 {
 		c.mu.Lock()
-		c.timer = time.AfterFunc(d, func() {
+		c.connectTimer = time.AfterFunc(d, func() {
 			c.mu.Lock()
 			stale := c.status == statusConnecting
 			c.mu.Unlock()
@@ -237,9 +234,10 @@ func (c *Client) close(d protocol.Disconnect, flush bool) {
 			s.live = false
 		}
 		c.subs = subSet{}
-		if c.timer != nil {
-			c.timer.Stop()
+		if c.connectTimer != nil {
+			c.connectTimer.Stop()
 		}
+		pings.cancel(c)
 		expiries.cancel(c)
 		ops := c.ops
 		c.ops = nil
@@ -508,11 +506,11 @@ func (c *Client) setExpireLocked(expireAt int64) {
 		return
 	}
 	if c.serverRefresh {
-		expiries.set(c, time.Until(time.Unix(expireAt, 0)), expiryRefresh)
+		expiries.set(c, time.Until(time.Unix(expireAt, 0)), uint8(expiryRefresh))
 		return
 	}
 	delay := time.Until(time.Unix(expireAt, 0)) + c.node.ClientConfig().ExpiredCloseDelay.D()
-	expiries.set(c, delay, expiryCheck)
+	expiries.set(c, delay, uint8(expiryCheck))
 }
 
 // expire runs the connection's expiry deadline (expiries).
@@ -539,46 +537,34 @@ func (c *Client) startPings() {
 	if c.status == statusClosed {
 		return
 	}
-	c.timerFor = timerPing
-	c.timer = time.AfterFunc(interval, c.onTimer)
+	pings.set(c, interval, uint8(pingSend))
 }
 
-// timerEvent is what the ping timer runs next.
-type timerEvent uint8
-
-const (
-	timerPing timerEvent = iota // send a ping
-	timerPong                   // disconnect 3012 if the client sent nothing since the ping
-)
-
-// onTimer runs the ping timer: a ping, or the check of its pong. Only its
-// own runs set the timer again, so no run is ever stale.
-func (c *Client) onTimer() {
+// pingDeadline sends a ping, or checks the pong to the last one.
+func (c *Client) pingDeadline(kind pingKind) {
 	cfg := c.node.ClientConfig()
 	c.mu.Lock()
 	if c.status == statusClosed {
 		c.mu.Unlock()
 		return
 	}
-	switch c.timerFor {
-	case timerPing:
+	switch kind {
+	case pingSend:
 		c.pingSentAt.Store(time.Now().UnixNano())
 		c.enqueue(protocol.PingFrame)
 		if pt := cfg.PongTimeout.D(); pt > 0 {
-			c.timerFor = timerPong
-			c.timer.Reset(pt)
+			pings.set(c, pt, uint8(pingCheck))
 		} else {
-			c.timer.Reset(cfg.PingInterval.D())
+			pings.set(c, cfg.PingInterval.D(), uint8(pingSend))
 		}
-	case timerPong:
+	case pingCheck:
 		if c.lastSeen.Load() < c.pingSentAt.Load() {
 			c.mu.Unlock()
 			c.close(protocol.DisconnectNoPong, false)
 			return
 		}
 		// The next ping goes ping_interval after the last one.
-		c.timerFor = timerPing
-		c.timer.Reset(max(0, cfg.PingInterval.D()-cfg.PongTimeout.D()))
+		pings.set(c, max(0, cfg.PingInterval.D()-cfg.PongTimeout.D()), uint8(pingSend))
 	}
 	c.mu.Unlock()
 }

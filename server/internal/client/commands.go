@@ -58,9 +58,9 @@ func (c *Client) handleConnect(ctx context.Context, req *protocol.ConnectRequest
 		c.node.RemoveConn(c)
 		return nil, nil, protocol.DisconnectNormal
 	}
-	if c.timer != nil {
-		c.timer.Stop() // the connect timeout; the ping timer replaces it
-		c.timer = nil
+	if c.connectTimer != nil {
+		c.connectTimer.Stop()
+		c.connectTimer = nil
 	}
 	c.info = cr.info
 	c.status = statusConnected

@@ -226,7 +226,7 @@ func (c *Client) refreshByProxy() {
 		}
 		c.refreshFailures++
 		wait := proxy.Backoff(c.proj().Backoff(), int(c.refreshFailures))
-		expiries.set(c, wait, expiryRefresh)
+		expiries.set(c, wait, uint8(expiryRefresh))
 	case r.Expired || r.ExpireAt < 0 || (r.ExpireAt > 0 && r.ExpireAt <= time.Now().Unix()):
 		c.close(protocol.DisconnectExpired, true)
 	default:
