@@ -56,6 +56,8 @@ type Client struct {
 	status status
 	// serverRefresh: the refresh proxy, not the client, extends the connection.
 	serverRefresh bool
+	// finished: the client has finished (finish); done, once made, is closed.
+	finished bool
 	// slow: the write queue outgrew max_queue_size (disconnect 3008 once).
 	slow            atomic.Bool
 	refreshFailures int32
@@ -83,7 +85,9 @@ type Client struct {
 	// direct is t when it can write without blocking, by flusher.
 	direct  DirectWriter
 	flusher *flusher
-	done    chan struct{}
+	// done is made by the first Done call (guarded by mu): the WebSocket
+	// reader on Linux never waits for it, so most connections do without.
+	done chan struct{}
 
 	lastSeen   atomic.Int64 // unix nanoseconds of the last frame from the client
 	pingSentAt atomic.Int64
@@ -138,7 +142,6 @@ func New(n *node.Node, t Transport, project string) (*Client, error) {
 		t:       t,
 		id:      uuid.NewString(),
 		project: p,
-		done:    make(chan struct{}),
 	}
 	if c.direct, _ = t.(DirectWriter); c.direct != nil {
 		c.flusher = flusherFor(maphash.String(flusherSeed, c.id))
@@ -183,7 +186,17 @@ func (c *Client) User() string {
 }
 
 // Done is closed when the client has finished writing and closed its transport.
-func (c *Client) Done() <-chan struct{} { return c.done }
+func (c *Client) Done() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.done == nil {
+		c.done = make(chan struct{})
+		if c.finished {
+			close(c.done)
+		}
+	}
+	return c.done
+}
 
 // Closed tells the client that the transport is gone (read error, peer closed).
 func (c *Client) Closed() {
