@@ -5,7 +5,6 @@ import (
 	"errors"
 	"hash/maphash"
 	"log/slog"
-	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -39,8 +38,9 @@ type Client struct {
 	t       Transport
 	id      string
 	project *structure.Project
-	// header is the opening HTTP request's headers (nil if the transport has none).
-	header http.Header
+	// header is the opening HTTP request's headers, packed ("" if the
+	// transport has none).
+	header packedHeader
 	// ops cancel the operations in progress (opContext); close cancels them
 	// so that requests to the app end. nil when none runs: a context kept
 	// for the connection's life would hold a channel and a map each.
@@ -52,66 +52,74 @@ type Client struct {
 	// subscriptions, so they never interleave.
 	opMu sync.Mutex
 
-	mu       sync.Mutex
-	status   status
-	user     string
-	info     []byte
-	expireAt int64
-	subs     map[string]*sub
+	mu     sync.Mutex
+	status status
+	// serverRefresh: the refresh proxy, not the client, extends the connection.
+	serverRefresh bool
+	// finished: the client has finished (finish); done, once made, is closed.
+	finished bool
+	// slow: the write queue outgrew max_queue_size (disconnect 3008 once).
+	slow            atomic.Bool
+	refreshFailures int32
+	// pingIdx and expireIdx locate the connection's deadlines in pings and
+	// expiries (guarded by their mu).
+	pingIdx   int32
+	expireIdx int32
+	user      string
+	info      []byte
+	expireAt  int64
+	subs      subSet
 	// removing: channel -> closed when the removal of an ended subscription
 	// to it (insufficientLocked) has run.
 	removing  map[string]chan struct{}
-	slowOnce  sync.Once
 	closeOnce sync.Once
 	closeD    protocol.Disconnect
 	// tokens are the connection tokens used (connect, refresh) with their
 	// expiry, for bans of inactive users: usually one, so a slice.
 	tokens []usedToken
-	// checkedAt is when the connection connected or the connection check last
-	// found its user active.
-	checkedAt time.Time
-	// serverRefresh: the refresh proxy, not the client, extends the connection.
-	serverRefresh   bool
-	refreshFailures int
+	// checkedAt is when (unix nanoseconds) the connection connected or the
+	// connection check last found its user active.
+	checkedAt int64
 
 	q writeQueue
 	// direct is t when it can write without blocking, by flusher.
 	direct  DirectWriter
 	flusher *flusher
-	done    chan struct{}
+	// done is made by the first Done call (guarded by mu): the WebSocket
+	// reader on Linux never waits for it, so most connections do without.
+	done chan struct{}
 
-	lastSeen     atomic.Int64 // unix nanoseconds of the last frame from the client
-	pingSentAt   atomic.Int64
+	lastSeen   atomic.Int64 // unix nanoseconds of the last frame from the client
+	pingSentAt atomic.Int64
+	// connectTimer runs the connect timeout; dropped once connected.
 	connectTimer *time.Timer
-	pingTimer    *time.Timer
-	pongTimer    *time.Timer
-	expireTimer  *time.Timer
 }
 
 // sub is one subscription of the connection.
 type sub struct {
 	ch          string
-	name        channel.Name
 	opts        structure.ChannelOptions
 	chanInfo    []byte
 	joinLeave   bool
 	recoverable bool
 	serverSide  bool
 	// proxied: granted by the subscribe proxy (expiry unsubscribes with 2501).
-	proxied     bool
+	proxied bool
+	// removed: removeSub has run (beside the flags above: the struct stays
+	// in a smaller size class).
+	removed     atomic.Bool
 	expireAt    int64
 	expireTimer *time.Timer
 	// epoch and offset are the stream position delivered so far (recoverable
 	// subscriptions): the subscribe reply's, then each publication's.
 	epoch  string
 	offset uint64
-	// live: s is c.subs[s.ch] (guarded by c.mu); deliveries to a sub that
+	// live: s is c.subs.get(s.ch) (guarded by c.mu); deliveries to a sub that
 	// is no longer live are dropped.
 	live bool
 	// subscribing buffers deliveries until the subscribe reply is queued.
 	subscribing bool
 	buffer      []buffered
-	removed     atomic.Bool
 }
 
 type buffered struct {
@@ -134,14 +142,12 @@ func New(n *node.Node, t Transport, project string) (*Client, error) {
 		t:       t,
 		id:      uuid.NewString(),
 		project: p,
-		subs:    map[string]*sub{},
-		done:    make(chan struct{}),
 	}
 	if c.direct, _ = t.(DirectWriter); c.direct != nil {
 		c.flusher = flusherFor(maphash.String(flusherSeed, c.id))
 	}
 	if r, ok := t.(HTTPRequest); ok {
-		c.header = r.RequestHeader()
+		c.header = packHeader(r.RequestHeader())
 	}
 	c.lastSeen.Store(time.Now().UnixNano())
 	if d := n.ClientConfig().ConnectTimeout.D(); d > 0 {
@@ -180,7 +186,17 @@ func (c *Client) User() string {
 }
 
 // Done is closed when the client has finished writing and closed its transport.
-func (c *Client) Done() <-chan struct{} { return c.done }
+func (c *Client) Done() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.done == nil {
+		c.done = make(chan struct{})
+		if c.finished {
+			close(c.done)
+		}
+	}
+	return c.done
+}
 
 // Closed tells the client that the transport is gone (read error, peer closed).
 func (c *Client) Closed() {
@@ -201,9 +217,9 @@ func (c *Client) enqueue(frame []byte) {
 		c.schedule()
 	}
 	if max := c.node.ClientConfig().MaxQueueSize; max > 0 && size > max {
-		c.slowOnce.Do(func() {
+		if c.slow.CompareAndSwap(false, true) {
 			go c.close(protocol.DisconnectSlow, false)
-		})
+		}
 	}
 }
 
@@ -226,17 +242,16 @@ func (c *Client) close(d protocol.Disconnect, flush bool) {
 		wasConnected := c.status == statusConnected
 		c.status = statusClosed
 		c.closeD = d
-		subs := make([]*sub, 0, len(c.subs))
-		for _, s := range c.subs {
+		subs := c.subs.list()
+		for _, s := range subs {
 			s.live = false
-			subs = append(subs, s)
 		}
-		c.subs = map[string]*sub{}
-		for _, t := range []*time.Timer{c.connectTimer, c.pingTimer, c.pongTimer, c.expireTimer} {
-			if t != nil {
-				t.Stop()
-			}
+		c.subs = subSet{}
+		if c.connectTimer != nil {
+			c.connectTimer.Stop()
 		}
+		pings.cancel(c)
+		expiries.cancel(c)
 		ops := c.ops
 		c.ops = nil
 		c.mu.Unlock()
@@ -434,7 +449,7 @@ func (c *Client) handleCommand(cmd *protocol.Command) bool {
 func (c *Client) RefreshPresence(ctx context.Context) {
 	c.mu.Lock()
 	var subs []*sub
-	for _, s := range c.subs {
+	for s := range c.subs.all() {
 		if s.opts.Presence && !s.subscribing {
 			subs = append(subs, s)
 		}
@@ -499,31 +514,34 @@ func expiry(expireAt int64) (bool, uint32) {
 // setExpireLocked (c.mu held) schedules disconnect 3005 a grace delay after expireAt.
 func (c *Client) setExpireLocked(expireAt int64) {
 	c.expireAt = expireAt
-	if c.expireTimer != nil {
-		c.expireTimer.Stop()
-		c.expireTimer = nil
-	}
-	if expireAt <= 0 {
+	if expireAt <= 0 || c.status == statusClosed {
+		expiries.cancel(c)
 		return
 	}
 	if c.serverRefresh {
-		c.expireTimer = time.AfterFunc(time.Until(time.Unix(expireAt, 0)), c.refreshByProxy)
+		expiries.set(c, time.Until(time.Unix(expireAt, 0)), uint8(expiryRefresh))
 		return
 	}
 	delay := time.Until(time.Unix(expireAt, 0)) + c.node.ClientConfig().ExpiredCloseDelay.D()
-	c.expireTimer = time.AfterFunc(delay, func() {
-		c.mu.Lock()
-		exp := c.expireAt
-		c.mu.Unlock()
-		if exp > 0 && exp <= time.Now().Unix() {
-			c.close(protocol.DisconnectExpired, true)
-		}
-	})
+	expiries.set(c, delay, uint8(expiryCheck))
+}
+
+// expire runs the connection's expiry deadline (expiries).
+func (c *Client) expire(kind expiryKind) {
+	if kind == expiryRefresh {
+		c.refreshByProxy()
+		return
+	}
+	c.mu.Lock()
+	exp := c.expireAt
+	c.mu.Unlock()
+	if exp > 0 && exp <= time.Now().Unix() {
+		c.close(protocol.DisconnectExpired, true)
+	}
 }
 
 func (c *Client) startPings() {
-	cfg := c.node.ClientConfig()
-	interval := cfg.PingInterval.D()
+	interval := c.node.ClientConfig().PingInterval.D()
 	if interval <= 0 {
 		return
 	}
@@ -532,34 +550,36 @@ func (c *Client) startPings() {
 	if c.status == statusClosed {
 		return
 	}
-	c.pingTimer = time.AfterFunc(interval, c.ping)
+	pings.set(c, interval, uint8(pingSend))
 }
 
-func (c *Client) ping() {
+// pingDeadline sends a ping, or checks the pong to the last one.
+func (c *Client) pingDeadline(kind pingKind) {
 	cfg := c.node.ClientConfig()
 	c.mu.Lock()
 	if c.status == statusClosed {
 		c.mu.Unlock()
 		return
 	}
-	now := time.Now()
-	c.pingSentAt.Store(now.UnixNano())
-	c.enqueue(protocol.PingFrame)
-	if pt := cfg.PongTimeout.D(); pt > 0 {
-		if c.pongTimer == nil {
-			c.pongTimer = time.AfterFunc(pt, c.checkPong)
+	switch kind {
+	case pingSend:
+		c.pingSentAt.Store(time.Now().UnixNano())
+		c.enqueue(protocol.PingFrame)
+		if pt := cfg.PongTimeout.D(); pt > 0 {
+			pings.set(c, pt, uint8(pingCheck))
 		} else {
-			c.pongTimer.Reset(pt)
+			pings.set(c, cfg.PingInterval.D(), uint8(pingSend))
 		}
+	case pingCheck:
+		if c.lastSeen.Load() < c.pingSentAt.Load() {
+			c.mu.Unlock()
+			c.close(protocol.DisconnectNoPong, false)
+			return
+		}
+		// The next ping goes ping_interval after the last one.
+		pings.set(c, max(0, cfg.PingInterval.D()-cfg.PongTimeout.D()), uint8(pingSend))
 	}
-	c.pingTimer.Reset(cfg.PingInterval.D())
 	c.mu.Unlock()
-}
-
-func (c *Client) checkPong() {
-	if c.lastSeen.Load() < c.pingSentAt.Load() {
-		c.close(protocol.DisconnectNoPong, false)
-	}
 }
 
 // CheckDue reports whether the connection connected, or was last found
@@ -567,14 +587,14 @@ func (c *Client) checkPong() {
 func (c *Client) CheckDue(lifetime time.Duration, now time.Time) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.status == statusConnected && now.Sub(c.checkedAt) >= lifetime
+	return c.status == statusConnected && time.Duration(now.UnixNano()-c.checkedAt) >= lifetime
 }
 
 // MarkChecked starts another connection lifetime at now.
 func (c *Client) MarkChecked(now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.checkedAt = now
+	c.checkedAt = now.UnixNano()
 }
 
 // Tokens returns the connection tokens the connection used (fingerprint ->

@@ -315,7 +315,7 @@ func TestRecoverableSubscriptionTracksPosition(t *testing.T) {
 	position := func() (uint64, bool) {
 		c.mu.Lock()
 		defer c.mu.Unlock()
-		s := c.subs["chat"]
+		s := c.subs.get("chat")
 		if s == nil {
 			return 0, false
 		}

@@ -64,7 +64,7 @@ func (c *Client) handleConnect(ctx context.Context, req *protocol.ConnectRequest
 	}
 	c.info = cr.info
 	c.status = statusConnected
-	c.checkedAt = time.Now()
+	c.checkedAt = time.Now().UnixNano()
 	c.serverRefresh = c.proj().RefreshProxy != nil
 	if cr.token != "" {
 		c.addToken(cr.token, cr.expireAt)
@@ -86,7 +86,7 @@ func (c *Client) handleConnect(ctx context.Context, req *protocol.ConnectRequest
 	}
 	var subs []*sub
 	for _, ch := range cr.channels {
-		name, opts, err := c.resolveChannel(ch)
+		_, opts, err := c.resolveChannel(ch)
 		if err != nil {
 			c.log().Warn("server-side channel refused", "channel", ch, "err", err)
 			continue
@@ -95,7 +95,7 @@ func (c *Client) handleConnect(ctx context.Context, req *protocol.ConnectRequest
 		if sreq == nil {
 			sreq = &protocol.SubscribeRequest{}
 		}
-		s, sr, err := c.prepareSub(ctx, subParams{ch: ch, name: name, opts: opts, serverSide: true, req: sreq})
+		s, sr, err := c.prepareSub(ctx, subParams{ch: ch, opts: opts, serverSide: true, req: sreq})
 		if err != nil {
 			if errors.Is(err, errClosed) {
 				return nil, nil, protocol.DisconnectNormal
@@ -153,7 +153,7 @@ func (c *Client) handleSubscribe(ctx context.Context, req *protocol.SubscribeReq
 		return nil, nil, err
 	}
 	c.mu.Lock()
-	user, numSubs, already := c.user, len(c.subs), c.subs[req.Channel] != nil
+	user, numSubs, already := c.user, c.subs.len(), c.subs.get(req.Channel) != nil
 	c.mu.Unlock()
 	switch max := c.node.ClientConfig().MaxSubscriptions; {
 	case already:
@@ -163,7 +163,7 @@ func (c *Client) handleSubscribe(ctx context.Context, req *protocol.SubscribeReq
 		c.log().Info("subscription limit reached", "limit", max)
 		return nil, nil, errSubLimit
 	}
-	p := subParams{ch: req.Channel, name: name, opts: opts, req: req}
+	p := subParams{ch: req.Channel, opts: opts, req: req}
 	switch {
 	case req.Token != "":
 		v, err := c.verifier()
@@ -218,7 +218,7 @@ func (c *Client) handleUnsubscribe(ctx context.Context, req *protocol.Unsubscrib
 		return nil, protocol.ErrBadRequest.WithMessage("channel required")
 	}
 	c.mu.Lock()
-	s := c.subs[req.Channel]
+	s := c.subs.get(req.Channel)
 	if s != nil {
 		c.dropSubLocked(s)
 	}
@@ -232,7 +232,7 @@ func (c *Client) handleUnsubscribe(ctx context.Context, req *protocol.Unsubscrib
 func (c *Client) subscribed(ch string) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	s := c.subs[ch]
+	s := c.subs.get(ch)
 	return s != nil && !s.subscribing
 }
 
@@ -430,7 +430,7 @@ func (c *Client) handleSubRefresh(req *protocol.SubRefreshRequest) (*protocol.Re
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	s := c.subs[req.Channel]
+	s := c.subs.get(req.Channel)
 	if s == nil {
 		return nil, protocol.ErrPermissionDenied.WithMessage("not subscribed")
 	}

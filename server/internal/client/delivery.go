@@ -16,7 +16,7 @@ import (
 func (c *Client) Deliver(ch string, frame []byte, pos engine.StreamPosition, kind node.Kind) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if s := c.subs[ch]; s != nil {
+	if s := c.subs.get(ch); s != nil {
 		c.deliverToLocked(s, frame, pos, kind)
 	}
 }
@@ -110,7 +110,7 @@ func (c *Client) insufficientLocked(s *sub) {
 func (c *Client) InsufficientState() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for _, s := range c.subs {
+	for _, s := range c.subs.list() {
 		if s.recoverable && !s.subscribing {
 			c.insufficientLocked(s)
 		}

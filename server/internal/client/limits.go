@@ -1,7 +1,6 @@
 package client
 
 import (
-	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -17,39 +16,41 @@ var errSubLimit = protocol.DisconnectChannelLimit
 const strikeWindow = time.Second
 
 // rateLimiter is a token bucket of commands per second for one connection,
-// with the count of refused commands in the current episode.
+// with the count of refused commands in the current episode. Times are unix
+// nanoseconds (0: never), smaller than time.Time in every connection.
+// Guarded by the client's mu.
 type rateLimiter struct {
-	mu         sync.Mutex
 	tokens     float64
-	last       time.Time
-	strikes    int
-	lastStrike time.Time
+	last       int64
+	lastStrike int64
+	strikes    int32
 }
 
 // take spends a token. When none is left it returns false and the number of
 // commands refused in this episode, this one included.
 func (l *rateLimiter) take(rate, burst int, now time.Time) (bool, int) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
 	if burst <= 0 {
 		burst = rate
 	}
-	if l.last.IsZero() {
+	ns := now.UnixNano()
+	if l.last == 0 {
 		l.tokens = float64(burst)
 	} else {
-		l.tokens = min(float64(burst), l.tokens+now.Sub(l.last).Seconds()*float64(rate))
+		// A clock set back refills nothing rather than taking tokens away.
+		elapsed := time.Duration(max(0, ns-l.last))
+		l.tokens = min(float64(burst), l.tokens+elapsed.Seconds()*float64(rate))
 	}
-	l.last = now
+	l.last = ns
 	if l.tokens >= 1 {
 		l.tokens--
 		return true, 0
 	}
-	if now.Sub(l.lastStrike) > strikeWindow {
+	if time.Duration(ns-l.lastStrike) > strikeWindow {
 		l.strikes = 0
 	}
 	l.strikes++
-	l.lastStrike = now
-	return false, l.strikes
+	l.lastStrike = ns
+	return false, int(l.strikes)
 }
 
 // allowCommand applies max_commands_per_second to one command. It returns
@@ -61,7 +62,9 @@ func (c *Client) allowCommand(cmd *protocol.Command) (run, keep bool) {
 	if cfg.MaxCommandsPerSecond <= 0 {
 		return true, true
 	}
+	c.mu.Lock()
 	ok, strikes := c.limiter.take(cfg.MaxCommandsPerSecond, cfg.CommandsBurst, time.Now())
+	c.mu.Unlock()
 	if ok {
 		return true, true
 	}

@@ -225,8 +225,8 @@ func (c *Client) refreshByProxy() {
 			return
 		}
 		c.refreshFailures++
-		wait := proxy.Backoff(c.proj().Backoff(), c.refreshFailures)
-		c.expireTimer = time.AfterFunc(wait, c.refreshByProxy)
+		wait := proxy.Backoff(c.proj().Backoff(), int(c.refreshFailures))
+		expiries.set(c, wait, uint8(expiryRefresh))
 	case r.Expired || r.ExpireAt < 0 || (r.ExpireAt > 0 && r.ExpireAt <= time.Now().Unix()):
 		c.close(protocol.DisconnectExpired, true)
 	default:

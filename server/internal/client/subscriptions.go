@@ -16,7 +16,6 @@ import (
 
 type subParams struct {
 	ch         string
-	name       channelName
 	opts       channelOptions
 	chanInfo   []byte
 	expireAt   int64
@@ -38,7 +37,6 @@ func (c *Client) prepareSub(ctx context.Context, p subParams) (*sub, *protocol.S
 	opts := p.opts
 	s := &sub{
 		ch:          p.ch,
-		name:        p.name,
 		opts:        opts,
 		chanInfo:    p.chanInfo,
 		joinLeave:   opts.JoinLeave && (p.req.JoinLeave || opts.ForcePushJoinLeave),
@@ -64,15 +62,15 @@ func (c *Client) prepareSub(ctx context.Context, p subParams) (*sub, *protocol.S
 	case c.status == statusClosed:
 		c.mu.Unlock()
 		return nil, nil, errClosed
-	case c.subs[p.ch] != nil:
+	case c.subs.get(p.ch) != nil:
 		c.mu.Unlock()
 		return nil, nil, protocol.ErrAlreadySubscribed
-	case cfg.MaxSubscriptions > 0 && len(c.subs) >= cfg.MaxSubscriptions:
+	case cfg.MaxSubscriptions > 0 && c.subs.len() >= cfg.MaxSubscriptions:
 		c.mu.Unlock()
 		c.node.Stats().SubscriptionLimit.Add(1)
 		return nil, nil, errSubLimit
 	}
-	c.subs[p.ch] = s
+	c.subs.add(s)
 	s.live = true
 	c.mu.Unlock()
 
@@ -135,11 +133,11 @@ func (c *Client) activateLocked(s *sub) {
 // dropSubLocked (c.mu held) removes s from c.subs if it is there; it
 // reports whether it was.
 func (c *Client) dropSubLocked(s *sub) bool {
-	if c.subs[s.ch] != s {
+	if c.subs.get(s.ch) != s {
 		return false
 	}
 	s.live = false
-	delete(c.subs, s.ch)
+	c.subs.remove(s.ch)
 	return true
 }
 
@@ -190,7 +188,7 @@ func (c *Client) setSubExpireLocked(s *sub, expireAt int64) {
 	s.expireTimer = time.AfterFunc(delay, func() {
 		c.mu.Lock()
 		exp := s.expireAt
-		current := c.subs[s.ch] == s
+		current := c.subs.get(s.ch) == s
 		c.mu.Unlock()
 		if current && exp > 0 && exp <= time.Now().Unix() {
 			c.close(protocol.DisconnectSubExpired, true)
@@ -203,7 +201,7 @@ func (c *Client) setSubExpireLocked(s *sub, expireAt int64) {
 func (c *Client) expireSub(s *sub) {
 	c.mu.Lock()
 	exp := s.expireAt
-	current := c.subs[s.ch] == s
+	current := c.subs.get(s.ch) == s
 	c.mu.Unlock()
 	if current && exp > 0 && exp <= time.Now().Unix() {
 		c.ServerUnsubscribe(s.ch, protocol.UnsubscribeCodeExpired, "subscription expired")
@@ -216,7 +214,7 @@ func (c *Client) ServerSubscribe(ch string, ss node.ServerSubscription) {
 	go func() {
 		c.opMu.Lock()
 		defer c.opMu.Unlock()
-		name, opts, err := c.resolveChannel(ch)
+		_, opts, err := c.resolveChannel(ch)
 		if err != nil {
 			c.log().Warn("server subscribe", "channel", ch, "err", err)
 			return
@@ -231,7 +229,7 @@ func (c *Client) ServerSubscribe(ch string, ss node.ServerSubscription) {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 		defer cancel()
-		s, res, err := c.prepareSub(ctx, subParams{ch: ch, name: name, opts: opts, chanInfo: ss.Info, serverSide: true, req: req})
+		s, res, err := c.prepareSub(ctx, subParams{ch: ch, opts: opts, chanInfo: ss.Info, serverSide: true, req: req})
 		if err != nil {
 			if errors.Is(err, errSubLimit) {
 				c.log().Warn("server subscribe refused: subscription limit reached", "channel", ch)
@@ -274,7 +272,7 @@ func (c *Client) ServerUnsubscribe(ch string, code uint32, reason string) {
 		c.opMu.Lock()
 		defer c.opMu.Unlock()
 		c.mu.Lock()
-		s := c.subs[ch]
+		s := c.subs.get(ch)
 		if s == nil || c.status == statusClosed {
 			c.mu.Unlock()
 			return

@@ -36,6 +36,7 @@ type Emulated interface {
 // token by them.
 type HTTPRequest interface {
 	// RequestHeader returns the headers of the request that opened the
-	// connection. The client does not modify them.
+	// connection. New reads them once and keeps a compact copy; the client
+	// does not modify them.
 	RequestHeader() http.Header
 }

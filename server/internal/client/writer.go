@@ -348,5 +348,10 @@ func (c *Client) finish() {
 	d := c.closeD
 	c.mu.Unlock()
 	_ = c.t.Close(d)
-	close(c.done)
+	c.mu.Lock()
+	c.finished = true
+	if c.done != nil {
+		close(c.done)
+	}
+	c.mu.Unlock()
 }

@@ -83,9 +83,15 @@ func validateURL(s string) error {
 	return nil
 }
 
+// HeaderValues gives the values of a header by name, canonicalized as
+// http.Header.Values does (http.Header is one).
+type HeaderValues interface {
+	Values(name string) []string
+}
+
 // ForwardedHeaders returns the headers a request to p carries: the named
 // headers of the client's request (from), then the static ones.
-func (p *Proxy) ForwardedHeaders(from http.Header) http.Header {
+func (p *Proxy) ForwardedHeaders(from HeaderValues) http.Header {
 	h := http.Header{}
 	for _, name := range p.Headers {
 		if v := from.Values(name); len(v) > 0 {

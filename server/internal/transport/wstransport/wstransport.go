@@ -86,15 +86,16 @@ func (h *Handler) Serve(w http.ResponseWriter, r *http.Request, project string) 
 	if h.opts.ReadLimit > 0 {
 		conn.SetReadLimit(h.opts.ReadLimit)
 	}
-	// The request's headers are kept as they are, not cloned: nothing
-	// changes them after the upgrade (net/http drops the request once the
-	// handler returns), and a copy costs each connection hundreds of bytes.
+	// The request's headers are handed to the client as they are: it packs
+	// them (client.New reads RequestHeader once).
 	t := newWSTransport(conn, h.opts.WriteTimeout, r.Header)
 	c, err := client.New(h.node, clientTransport(t), project)
 	if err != nil {
 		_ = t.Close(protocol.DisconnectServerError)
 		return
 	}
+	// The client keeps a packed copy of the headers: the map is dropped.
+	t.header = nil
 	h.opts.Stats.Connect(transport.NameWebSocket)
 	// The HTTP handler returns: net/http then frees what it holds for the
 	// request (its buffers, the request, the handler's deep stack) for the
@@ -165,6 +166,7 @@ func (t *wsTransport) Name() string { return transport.NameWebSocket }
 
 // RequestHeader returns the upgrade request's headers (client.HTTPRequest):
 // the proxies forward cookies and other headers from it to the web app.
+// nil once the client is made: it keeps its own copy.
 func (t *wsTransport) RequestHeader() http.Header { return t.header }
 
 // AppendMessage appends frames, joined by '\n', as one text message.
