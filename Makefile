@@ -86,6 +86,21 @@ test-bench-smoke: build ## A second of every load scenario on both engines, so t
 	@out=$$(mktemp -d) && trap 'rm -rf "$$out"' EXIT && cd bench && go build -o ../$(LOADGEN) ./cmd/loadgen && \
 		go run ./cmd/benchrun -smoke -server-bin ../$(BIN) -loadgen-bin ../$(LOADGEN) -out "$$out"
 
+# The peer the bench compares with: Centrifugo v6, built outside go.work (it is
+# no dependency of ours, and not part of make test) into bin/peer/.
+PEER_VERSION ?= v6.9.1
+PEER_BIN     := bin/peer/centrifugo
+PEER_STEPS   ?= ^(conns-10000|fanout-flat-5000|fanout-rate100-1000|personal-10000|personal-rate-10000|personal-high-10000)$$
+
+.PHONY: bench-peer-build
+bench-peer-build: ## Build the peer, Centrifugo $(PEER_VERSION), into bin/peer/centrifugo (outside go.work; needs the Go module proxy)
+	GOWORK=off GOBIN=$(CURDIR)/bin/peer go install github.com/centrifugal/centrifugo/v6@$(PEER_VERSION)
+
+.PHONY: bench-peer
+bench-peer: deps build bench-peer-build ## The steps that matter (PEER_STEPS), ours then the peer's, each on both engines: bench/results-peer/{centrifuge,centrifugo}/
+	cd bench && go build -o ../$(LOADGEN) ./cmd/loadgen && for kind in centrifuge centrifugo; do \
+		go run ./cmd/benchrun -server-kind $$kind -loadgen-bin ../$(LOADGEN) -only '$(PEER_STEPS)' -out results-peer/$$kind || exit 1; done
+
 .PHONY: bench-micro
 bench-micro: ## Go micro-benchmarks of the hot paths (compare runs with benchstat)
 	cd server && go test -run='^$$' -bench=. -benchmem ./internal/protocol ./internal/node ./internal/engine/memengine ./internal/engine/redisengine

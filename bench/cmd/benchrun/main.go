@@ -16,6 +16,7 @@ package main
 
 import (
 	"bytes"
+	"debug/buildinfo"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -39,11 +40,16 @@ type options struct {
 	smoke                           bool
 	only                            *regexp.Regexp
 	pin                             bool
+
+	// serverKind is runner.KindCentrifuge (ours) or runner.KindCentrifugo
+	// (the peer, built by make bench-peer-build).
+	serverKind string
 }
 
 // Meta describes the run for RESULTS.md.
 type Meta struct {
 	Mode          string   `json:"mode"`
+	ServerKind    string   `json:"server_kind"`
 	Started       string   `json:"started"`
 	Finished      string   `json:"finished"`
 	CPUModel      string   `json:"cpu_model"`
@@ -70,7 +76,8 @@ type Meta struct {
 func main() {
 	var o options
 	var engines, only string
-	flag.StringVar(&o.serverBin, "server-bin", "../bin/centrifuge", "server binary (make build)")
+	flag.StringVar(&o.serverKind, "server-kind", runner.KindCentrifuge, "server under test: "+runner.KindCentrifuge+" (ours) or "+runner.KindCentrifugo+" (the peer, Centrifugo v6: make bench-peer-build)")
+	flag.StringVar(&o.serverBin, "server-bin", "", "server binary (default ../bin/centrifuge, make build; with -server-kind centrifugo ../bin/peer/centrifugo)")
 	flag.StringVar(&o.loadgenBin, "loadgen-bin", "../bin/loadgen", "load generator binary (go build ./cmd/loadgen)")
 	flag.StringVar(&o.redisBin, "redis-bin", "redis-server", "redis-server binary")
 	flag.StringVar(&o.out, "out", "results", "directory for results, table and charts")
@@ -80,6 +87,9 @@ func main() {
 	flag.BoolVar(&o.pin, "pin", true, "pin server and load generator to different CPUs (taskset) when there are two")
 	flag.Parse()
 	o.engines = strings.Split(engines, ",")
+	if o.serverBin == "" {
+		o.serverBin = map[string]string{runner.KindCentrifuge: "../bin/centrifuge", runner.KindCentrifugo: "../bin/peer/centrifugo"}[o.serverKind]
+	}
 	if only != "" {
 		o.only = regexp.MustCompile(only)
 	}
@@ -90,13 +100,16 @@ func main() {
 }
 
 func run(o options) error {
+	if _, _, err := (runner.ServerConfig{Kind: o.serverKind}).Render(); err != nil {
+		return err
+	}
 	for _, b := range []*string{&o.serverBin, &o.loadgenBin} {
 		abs, err := filepath.Abs(*b)
 		if err != nil {
 			return err
 		}
 		if _, err := os.Stat(abs); err != nil {
-			return fmt.Errorf("%s: %w (run make build first)", abs, err)
+			return fmt.Errorf("%s: %w (run make build, or make bench-peer-build for the peer, first)", abs, err)
 		}
 		*b = abs
 	}
@@ -131,10 +144,11 @@ func run(o options) error {
 		steps = kept
 	}
 
-	meta := Meta{Mode: mode, Started: time.Now().UTC().Format(time.RFC3339), GoVersion: runtime.Version(),
+	meta := Meta{Mode: mode, ServerKind: o.serverKind, Started: time.Now().UTC().Format(time.RFC3339), GoVersion: runtime.Version(),
 		Invocation: strings.Join(append([]string{"benchrun"}, os.Args[1:]...), " ")}
 	for _, eng := range o.engines {
-		meta.ServerConfig += runner.ServerConfig{Engine: eng, RedisURL: "redis://127.0.0.1:$PORT", Secret: "$SECRET", APIKey: "$API_KEY", MaxQueueSize: maxQueueSize}.YAML() + "---\n"
+		text, _, _ := runner.ServerConfig{Kind: o.serverKind, Engine: eng, RedisURL: "redis://127.0.0.1:$PORT", Secret: "$SECRET", APIKey: "$API_KEY", MaxQueueSize: maxQueueSize}.Render()
+		meta.ServerConfig += text + "\n---\n"
 	}
 	fillMachine(&meta, o.serverBin)
 	serverPin, loadgenPin := runner.Pin{}, runner.Pin{}
@@ -263,7 +277,7 @@ func runStep(o options, work, eng, redisURL string, redisPID int, st step, serve
 		return nil, "", err
 	}
 	cfg := runner.ServerConfig{
-		Engine: eng, RedisURL: redisURL,
+		Kind: o.serverKind, Engine: eng, RedisURL: redisURL,
 		Secret: runner.Secret(24), APIKey: runner.Secret(24),
 		MaxQueueSize: maxQueueSize,
 	}
@@ -371,6 +385,11 @@ func fillMachine(m *Meta, serverBin string) {
 	}
 	if out, err := exec.Command(serverBin, "version").Output(); err == nil {
 		m.ServerVersion = strings.TrimSpace(string(out))
+	}
+	// A binary built by go install (the peer) reports no version of its
+	// own ("v0.0.0"); its build information names the module version.
+	if bi, err := buildinfo.ReadFile(serverBin); err == nil && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		m.ServerVersion += " (" + bi.Main.Path + " " + bi.Main.Version + ")"
 	}
 }
 

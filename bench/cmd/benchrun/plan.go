@@ -114,6 +114,12 @@ type sizes struct {
 	drain        time.Duration
 	timeout      time.Duration
 	targets      bool
+
+	// personal channels at a higher fixed rate, one both servers carry (the
+	// peer's flat-out personal rate is several times lower than ours):
+	// highRate rounds per second, highRounds rounds, of rateBatch channels.
+	highRate   float64
+	highRounds int
 }
 
 var full = sizes{
@@ -144,6 +150,12 @@ var full = sizes{
 	drain:        10 * time.Second,
 	timeout:      5 * time.Minute,
 	targets:      true,
+
+	// 3 rounds/s: 30,000 deliveries/s, 300 broadcasts of 100 channels a
+	// second, for 10 s. The peer (Centrifugo v6.9.1) carried at most about
+	// 37,000/s of these broadcasts here (offered 60,000/s, its core at 99%).
+	highRate:   3,
+	highRounds: 30,
 }
 
 var smoke = sizes{
@@ -166,6 +178,10 @@ var smoke = sizes{
 	settle:       200 * time.Millisecond,
 	drain:        3 * time.Second,
 	timeout:      60 * time.Second,
+
+	// 20 rounds/s of 5 broadcasts of 10 channels, for 1 s.
+	highRate:   20,
+	highRounds: 20,
 }
 
 func target(s sizes, t string) string {
@@ -270,23 +286,11 @@ func plan(s sizes) []step {
 			}),
 	})
 
-	// The same channels at a fixed offered rate: what a publication's
+	// The same channels at fixed offered rates: what a publication's
 	// latency is when the server is not saturated.
-	label = fmt.Sprintf("personal-rate-%d", s.personal)
-	rate := int(s.personalRate * float64(s.personal))
-	title = fmt.Sprintf("personal: %s channels, %s deliveries/s (broadcasts of %d)", fmtInt(s.personal), fmtInt(rate), s.rateBatch)
-	steps = append(steps, step{
-		Label: label, Title: title, Scenario: "personal", Conns: s.personal, Timeout: s.timeout,
-		Args: append([]string{"-publications", itoa(s.rateRounds), "-rate", strconv.FormatFloat(s.personalRate, 'f', -1, 64),
-			"-method", "broadcast", "-batch", itoa(s.rateBatch), "-publishers", "4"}, common...),
-		Rows: rows(
-			[]report.Row{{Label: label, Title: title, Metric: "deliveries/s", Digits: 0, Get: deliveriesPerS}},
-			latencyRows(label, title, 2, ""),
-			[]report.Row{
-				{Label: label, Title: title, Metric: "latency max (ms)", Digits: 1, Get: pMx},
-				{Label: label, Title: title, Metric: "lost", Digits: 0, Target: target(s, "0"), Get: lost},
-			}),
-	})
+	steps = append(steps,
+		personalRateStep(s, fmt.Sprintf("personal-rate-%d", s.personal), s.personalRate, s.rateRounds, common),
+		personalRateStep(s, fmt.Sprintf("personal-high-%d", s.personal), s.highRate, s.highRounds, common))
 
 	label = fmt.Sprintf("churn-%d", s.churnConns)
 	title = fmt.Sprintf("churn: %s steady + %d churners, %d pub/s", fmtInt(s.churnConns), s.churners, s.churnRate)
@@ -312,6 +316,24 @@ func plan(s sizes) []step {
 		},
 	})
 	return steps
+}
+
+// personalRateStep broadcasts to s.personal personal channels in batches of
+// s.rateBatch channels, rate rounds per second, rounds rounds.
+func personalRateStep(s sizes, label string, rate float64, rounds int, common []string) step {
+	title := fmt.Sprintf("personal: %s channels, %s deliveries/s (broadcasts of %d)", fmtInt(s.personal), fmtInt(int(rate*float64(s.personal))), s.rateBatch)
+	return step{
+		Label: label, Title: title, Scenario: "personal", Conns: s.personal, Timeout: s.timeout,
+		Args: append([]string{"-publications", itoa(rounds), "-rate", strconv.FormatFloat(rate, 'f', -1, 64),
+			"-method", "broadcast", "-batch", itoa(s.rateBatch), "-publishers", "4"}, common...),
+		Rows: rows(
+			[]report.Row{{Label: label, Title: title, Metric: "deliveries/s", Digits: 0, Get: deliveriesPerS}},
+			latencyRows(label, title, 2, ""),
+			[]report.Row{
+				{Label: label, Title: title, Metric: "latency max (ms)", Digits: 1, Get: pMx},
+				{Label: label, Title: title, Metric: "lost", Digits: 0, Target: target(s, "0"), Get: lost},
+			}),
+	}
 }
 
 // charts: throughput and latency against subscribers, per engine.

@@ -64,7 +64,7 @@ func runConns(ctx context.Context, cfg *Config, r *Result) error {
 	if cfg.APIAddr != "" && cfg.APIKey != "" {
 		if api, err := NewAPI(cfg.APIAddr, cfg.APIKey, 1); err != nil {
 			r.errorf("info: %v", err)
-		} else if info, err := api.Info(ctx); err != nil {
+		} else if info, err := infoCatchUp(ctx, api, int64(live), 10*time.Second); err != nil {
 			r.errorf("info: %v", err)
 		} else {
 			r.ServerInfo = &info
@@ -76,6 +76,21 @@ func runConns(ctx context.Context, cfg *Config, r *Result) error {
 	sleepCtx(ctx, cfg.Hold)
 	o.closeAll(r)
 	return nil
+}
+
+// infoCatchUp calls info until it counts at least clients connections or
+// wait has passed, and returns the last reply. A server may count its clients
+// when it publishes its node statistics, every few seconds (Centrifugo does),
+// rather than at each call.
+func infoCatchUp(ctx context.Context, api *API, clients int64, wait time.Duration) (Info, error) {
+	deadline := time.Now().Add(wait)
+	for {
+		info, err := api.Info(ctx)
+		if err != nil || info.NumClients >= clients || !time.Now().Before(deadline) || ctx.Err() != nil {
+			return info, err
+		}
+		sleepCtx(ctx, 250*time.Millisecond)
+	}
 }
 
 // runFanout publishes into one channel with cfg.Conns subscribers.

@@ -10,10 +10,12 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -195,8 +197,17 @@ func ping(addr string) error {
 	return nil
 }
 
+// Server kinds StartServer knows: this repository's server, and the peer it is
+// compared with, Centrifugo v6 (same client protocol and server API).
+const (
+	KindCentrifuge = "centrifuge"
+	KindCentrifugo = "centrifugo"
+)
+
 // ServerConfig is what the generated configuration varies.
 type ServerConfig struct {
+	// Kind is KindCentrifuge (the default when empty) or KindCentrifugo.
+	Kind string
 	// Engine is memory or redis; RedisURL is used with redis.
 	Engine   string
 	RedisURL string
@@ -205,6 +216,21 @@ type ServerConfig struct {
 	// MaxQueueSize is client.max_queue_size in bytes: high, so flat-out
 	// fan-out measures throughput, not the slow-consumer protection.
 	MaxQueueSize int
+	// Port is the port Centrifugo listens on (it has no port 0 that it
+	// reports); our server always gets port 0.
+	Port int
+}
+
+// Render is the configuration file of c.Kind and its file name.
+func (c ServerConfig) Render() (text, file string, err error) {
+	switch c.Kind {
+	case "", KindCentrifuge:
+		return c.YAML(), "centrifuge.yaml", nil
+	case KindCentrifugo:
+		b, err := c.CentrifugoJSON()
+		return string(b), "config.json", err
+	}
+	return "", "", fmt.Errorf("unknown server kind %q (%s or %s)", c.Kind, KindCentrifuge, KindCentrifugo)
 }
 
 // YAML renders the configuration: port 0, no history or presence, client
@@ -227,6 +253,38 @@ func (c ServerConfig) YAML() string {
 	return b.String()
 }
 
+// CentrifugoJSON renders the equivalent Centrifugo v6 configuration (keys of
+// its internal/configtypes, as `centrifugo defaultconfig` lists them): the
+// same secret, API key, engine and client queue limit; channels without a
+// namespace keep no history and no presence (its defaults, as ours) and allow
+// client subscriptions and user-limited channels. /health answers once it
+// serves, which is how StartServer knows it is up. Usage statistics are off
+// (the machine has no network).
+func (c ServerConfig) CentrifugoJSON() ([]byte, error) {
+	type obj = map[string]any
+	engine := obj{"type": "memory"}
+	if c.Engine == "redis" {
+		engine = obj{"type": "redis", "redis": obj{"address": []string{c.RedisURL}, "prefix": "bench" + Secret(4)}}
+	}
+	cfg := obj{
+		"http_server": obj{"address": "127.0.0.1", "port": c.Port},
+		"log":         obj{"level": "info"},
+		"engine":      engine,
+		"client": obj{
+			"token":          obj{"hmac_secret_key": c.Secret},
+			"queue_max_size": c.MaxQueueSize,
+		},
+		"http_api": obj{"key": c.APIKey},
+		"channel": obj{"without_namespace": obj{
+			"allow_subscribe_for_client":  true,
+			"allow_user_limited_channels": true,
+		}},
+		"health":      obj{"enabled": true},
+		"usage_stats": obj{"disabled": true},
+	}
+	return json.MarshalIndent(cfg, "", "  ")
+}
+
 // Server is a started server under test.
 type Server struct {
 	*Process
@@ -240,11 +298,43 @@ func (s *Server) WSURL() string { return "ws://" + s.Addr + "/connection/websock
 // HTTPURL is the server's HTTP base (its API is under /api).
 func (s *Server) HTTPURL() string { return "http://" + s.Addr }
 
-// StartServer writes cfg into dir and runs `bin serve --config` pinned, and
-// waits for its "listening" log line (addr=HOST:PORT).
+// StartServer writes cfg into dir, runs the server of cfg.Kind pinned and
+// waits until it serves: our server (`bin serve --config`) logs its
+// "listening" line (addr=HOST:PORT) for port 0; Centrifugo (`bin --config`)
+// gets a port that was free a moment ago and is up when /health answers 200
+// (another attempt on a new port if the port was taken meanwhile).
 func StartServer(bin, dir string, cfg ServerConfig, pin Pin) (*Server, error) {
-	path := filepath.Join(dir, "centrifuge.yaml")
-	if err := os.WriteFile(path, []byte(cfg.YAML()), 0o600); err != nil {
+	if cfg.Kind != KindCentrifugo {
+		return startCentrifuge(bin, dir, cfg, pin)
+	}
+	var lastErr error
+	for attempt := 0; attempt < 3; attempt++ {
+		port, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		cfg.Port = port
+		s, err := startCentrifugo(bin, dir, cfg, pin)
+		if err == nil {
+			return s, nil
+		}
+		lastErr = err
+	}
+	return nil, lastErr
+}
+
+func writeConfig(dir string, cfg ServerConfig) (string, error) {
+	text, file, err := cfg.Render()
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, file)
+	return path, os.WriteFile(path, []byte(text), 0o600)
+}
+
+func startCentrifuge(bin, dir string, cfg ServerConfig, pin Pin) (*Server, error) {
+	path, err := writeConfig(dir, cfg)
+	if err != nil {
 		return nil, err
 	}
 	cmd := pin.command(context.Background(), bin, "serve", "--config", path)
@@ -267,6 +357,36 @@ func StartServer(bin, dir string, cfg ServerConfig, pin Pin) (*Server, error) {
 	}
 	p.Stop(5 * time.Second)
 	return nil, fmt.Errorf("server did not log listening within 15s: %s", p.LogTail(1000))
+}
+
+func startCentrifugo(bin, dir string, cfg ServerConfig, pin Pin) (*Server, error) {
+	path, err := writeConfig(dir, cfg)
+	if err != nil {
+		return nil, err
+	}
+	cmd := pin.command(context.Background(), bin, "--config", path)
+	p, err := start(cmd, filepath.Join(dir, "server.log"))
+	if err != nil {
+		return nil, fmt.Errorf("start centrifugo: %w", err)
+	}
+	s := &Server{Process: p, Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(cfg.Port))}
+	hc := &http.Client{Timeout: time.Second}
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		if resp, err := hc.Get(s.HTTPURL() + "/health"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return s, nil
+			}
+		}
+		select {
+		case <-p.done:
+			return nil, fmt.Errorf("centrifugo exited: %v: %s", p.err, p.LogTail(1000))
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	p.Stop(5 * time.Second)
+	return nil, fmt.Errorf("centrifugo did not answer /health on %s within 15s: %s", s.Addr, p.LogTail(1000))
 }
 
 // listeningAddr finds addr=HOST:PORT on the line with msg=listening.
