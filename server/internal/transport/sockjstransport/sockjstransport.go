@@ -142,7 +142,7 @@ func (h *Handler) Serve(w http.ResponseWriter, r *http.Request, project, path st
 		transport.Error(w, http.StatusInternalServerError, "internal server error")
 		return
 	}
-	send := false
+	send, receiver := false, ""
 	if m := sessionPath.FindStringSubmatch(path); m != nil {
 		// The client chooses the ids: bound and validated, and the session
 		// is its project's (the same id in another project is another
@@ -156,6 +156,7 @@ func (h *Handler) Serve(w http.ResponseWriter, r *http.Request, project, path st
 			return
 		}
 		send = m[3] == "xhr_send" || m[3] == "jsonp_send"
+		receiver = m[3]
 		path = "/" + m[1] + "/" + p.Name + projectSep + m[2] + "/" + m[3]
 	} else if len(path) > 256 {
 		transport.Error(w, http.StatusNotFound, "not found")
@@ -192,7 +193,175 @@ func (h *Handler) Serve(w http.ResponseWriter, r *http.Request, project, path st
 		h.sockjs.ServeHTTP(&sendWriter{responseWriter: rw}, r2)
 		return
 	}
+	if preamble, ok := receiverPreamble[receiver]; ok {
+		h.serveReceiver(rw, r2, preamble)
+		return
+	}
 	h.sockjs.ServeHTTP(rw, r2)
+}
+
+// receiverPreamble is, for each SockJS transport whose requests receive a
+// session's frames over HTTP, how many writes its handler in sockjs-go makes
+// before the first frame (xhr_streaming's prelude, eventsource's blank line,
+// htmlfile's page).
+var receiverPreamble = map[string]int{"xhr": 0, "jsonp": 0, "xhr_streaming": 1, "eventsource": 1, "htmlfile": 1}
+
+// anotherConnection is the reason of the close frame sockjs-go answers a
+// receiving request with while the session still has a receiver.
+var anotherConnection = []byte("Another connection still open")
+
+// attachRetryFor bounds how long a receiving request waits for the
+// session's previous receiver to be detached.
+const attachRetryFor = 2 * time.Second
+
+// maxHold bounds how long a streaming request's preamble is held back
+// waiting for its first frame: a request that got its session may have
+// nothing to send until the next heartbeat, while a refusal follows the
+// preamble at once.
+const maxHold = 100 * time.Millisecond
+
+// serveReceiver serves a request that receives a session's frames. A
+// polling client sends its next request as soon as one ends, but sockjs-go
+// detaches the ended request's receiver from the session in a goroutine of
+// its own: a request that comes first is refused with the close frame 2010
+// "Another connection still open", which ends the session for the client.
+// Such a refusal is held back and the attach tried again until the previous
+// receiver is gone; a request that still finds one after attachRetryFor
+// (two receivers at once for real) gets the refusal.
+func (h *Handler) serveReceiver(rw *responseWriter, r *http.Request, preamble int) {
+	deadline := time.Now().Add(attachRetryFor)
+	for {
+		w := &attachWriter{w: rw, header: rw.Header().Clone(), preamble: preamble}
+		if preamble > 0 {
+			w.timer = time.AfterFunc(maxHold, w.release)
+		}
+		h.sockjs.ServeHTTP(w, r)
+		if !w.end(time.Now().After(deadline) || r.Context().Err() != nil) {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// attachWriter holds a receiving request's response back until its first
+// frame shows that the request got the session: the refusal of a request
+// whose session still has a receiver is kept aside (refusal), so that the
+// request can try again.
+type attachWriter struct {
+	// mu: the hold timer's release runs beside the handler's writes.
+	mu       sync.Mutex
+	timer    *time.Timer
+	w        *responseWriter
+	header   http.Header
+	status   int
+	preamble int // writes still to come before the first frame
+	held     []byte
+	// committed: the response goes to w (headers, status and held written).
+	committed bool
+	refusal   []byte
+}
+
+func (w *attachWriter) Header() http.Header {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.committed {
+		return w.w.Header()
+	}
+	return w.header
+}
+
+func (w *attachWriter) WriteHeader(code int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.committed {
+		w.w.WriteHeader(code)
+		return
+	}
+	w.status = code
+}
+
+func (w *attachWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	switch {
+	case w.committed:
+		return w.w.Write(p)
+	case w.refusal != nil:
+		return len(p), nil
+	case w.preamble > 0:
+		w.preamble--
+		w.held = append(w.held, p...)
+		return len(p), nil
+	case bytes.Contains(p, anotherConnection):
+		w.refusal = append([]byte(nil), p...)
+		return len(p), nil
+	}
+	if err := w.commit(); err != nil {
+		return 0, err
+	}
+	return w.w.Write(p)
+}
+
+// Flush flushes a committed response; before, there is nothing to flush.
+func (w *attachWriter) Flush() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.committed {
+		w.w.Flush()
+	}
+}
+
+// release (the hold timer) sends a preamble held for maxHold: the request
+// got its session and waits for frames.
+func (w *attachWriter) release() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.committed || w.refusal != nil || w.preamble > 0 {
+		return
+	}
+	if w.commit() == nil {
+		w.w.Flush()
+	}
+}
+
+// commit (w.mu held) sends the headers, the status and the held writes.
+func (w *attachWriter) commit() error {
+	if w.timer != nil {
+		w.timer.Stop()
+	}
+	w.committed = true
+	dst := w.w.Header()
+	for k, v := range w.header {
+		dst[k] = v
+	}
+	if w.status != 0 {
+		w.w.WriteHeader(w.status)
+	}
+	if len(w.held) > 0 {
+		if _, err := w.w.Write(w.held); err != nil {
+			return err
+		}
+		w.held = nil
+	}
+	return nil
+}
+
+// end is called when the handler has returned. It reports whether the
+// request is to try again: it was refused and last is false. Otherwise it
+// writes what is held back, the refusal included.
+func (w *attachWriter) end(last bool) (again bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.timer != nil {
+		w.timer.Stop()
+	}
+	if w.refusal != nil && !w.committed && !last {
+		return true
+	}
+	if !w.committed && w.commit() == nil && w.refusal != nil {
+		_, _ = w.w.Write(w.refusal)
+	}
+	return false
 }
 
 // session runs one SockJS session: the client state machine fed with the

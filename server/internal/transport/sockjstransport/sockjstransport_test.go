@@ -3,6 +3,7 @@ package sockjstransport
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -280,4 +281,65 @@ func TestOriginRefused(t *testing.T) {
 			t.Fatalf("Origin %q: status %d, want %d", origin, resp.StatusCode, want)
 		}
 	}
+}
+
+// An xhr-polling client sends its next poll as soon as a poll returns. The
+// poll after one that returned at once attaches to the session: sockjs-go
+// detaches the finished receiver in a goroutine of its own, and a poll that
+// comes first would get its close frame 2010 "Another connection still
+// open", which ends the session (the client reconnects, and what was
+// published meanwhile is lost). The handler retries the attach instead.
+func TestPollAfterPollAttaches(t *testing.T) {
+	_, h, _ := server(t, Options{})
+	serve := func(method, path, body string) string {
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest(method, "/connection/sockjs"+path, strings.NewReader(body))
+		h.Serve(rec, req, "", path)
+		return rec.Body.String()
+	}
+	const id = "polling"
+	poll := func() string { return serve("POST", "/000/"+id+"/xhr", "") }
+	if f := poll(); f != "o\n" {
+		t.Fatalf("first poll %q, want the open frame", f)
+	}
+	sendAsync := func(cmd string) {
+		body, _ := json.Marshal([]string{cmd})
+		go serve("POST", "/000/"+id+"/xhr_send", string(body))
+	}
+	sendAsync(`{"id":1,"connect":{"token":"` + nodetest.Token(t, "42") + `"}}`)
+	got := 0
+	for i := 2; got < 300; i++ {
+		f := poll()
+		if strings.HasPrefix(f, "c[") {
+			t.Fatalf("poll %d after %d replies: %q", i, got, f)
+		}
+		if !strings.HasPrefix(f, "a[") {
+			continue // a heartbeat
+		}
+		got++
+		sendAsync(fmt.Sprintf(`{"id":%d,"ping":{}}`, i))
+	}
+}
+
+// A second receiving request while the session's receiver is still open
+// (two at once for real) is refused after the handler's wait, with the
+// streaming prelude before the close frame, and the open one goes on.
+func TestSecondReceiverRefused(t *testing.T) {
+	_, _, srv := server(t, Options{})
+	s := open(t, srv, "", "twice")
+	start := time.Now()
+	resp, err := http.Post(base(srv, "")+"/000/twice/xhr_streaming", "text/plain", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	want := strings.Repeat("h", 2048) + "\n" + `c[2010,"Another connection still open"]` + "\n"
+	if resp.StatusCode != http.StatusOK || string(b) != want {
+		t.Fatalf("second receiver: status %d: %q, want %q", resp.StatusCode, b, want)
+	}
+	if waited := time.Since(start); waited < attachRetryFor {
+		t.Fatalf("refused after %v, before the %v wait for the first receiver to go", waited, attachRetryFor)
+	}
+	connect(t, s, srv, "", "twice")
 }
