@@ -151,6 +151,24 @@ function tracedWebSocket(trace, routeUrl) {
   };
 }
 
+/** A SockJS class whose sessions record their transport, messages and close frame in trace. */
+function tracedSockJS(trace, SockJSClass) {
+  return class TracedSockJS extends SockJSClass {
+    constructor(url, protocols, options) {
+      super(url, protocols, options);
+      trace.transports++;
+      trace.push('#', `sockjs open ${url}`);
+      this.addEventListener('open', () => trace.push('#', `sockjs transport ${this.transport}`));
+      this.addEventListener('message', (e) => trace.push('<', String(e.data)));
+      this.addEventListener('close', (e) => trace.push('#', `sockjs close code=${e.code} reason=${e.reason}`));
+    }
+    send(data) {
+      trace.push('>', String(data));
+      return super.send(data);
+    }
+  };
+}
+
 // ---------------------------------------------------------------------------
 // Waiting helpers.
 
@@ -436,12 +454,16 @@ class Server {
       websocket: tracedWebSocket(trace, routeUrl),
       debug: false,
       ...opts,
+      ...(opts.sockjs ? { sockjs: tracedSockJS(trace, opts.sockjs) } : {}),
     });
     client.trace = trace;
     // An 'error' event without listener is fine for centrifuge's emitter, but keep them
     // in the trace: they explain many failures.
     client.on('error', (ctx) => trace.push('#', `client error event ${JSON.stringify(ctx)}`));
     client.on('state', (ctx) => trace.push('#', `state ${ctx.oldState} -> ${ctx.newState}`));
+    for (const ev of ['connecting', 'disconnected']) {
+      client.on(ev, (ctx) => trace.push('#', `${ev} code=${ctx.code} reason=${ctx.reason}`));
+    }
     this.clients.add(client);
     return client;
   }
@@ -561,17 +583,30 @@ export function useServer(opts = {}) {
 // ---------------------------------------------------------------------------
 // Free ports, Redis, clusters of nodes, nginx.
 
-/** A TCP port free on 127.0.0.1 right now (bound on port 0, then released). */
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
+/**
+ * Ports this process has handed out: a port is released between freePort and
+ * its use (nginx's fixed upstream ports are chosen before the cluster starts),
+ * so the kernel may offer it again, and a second user would fail to bind.
+ */
+const handedOut = new Set();
+
+/** A TCP port free on 127.0.0.1 right now (bound on port 0, then released), never one handed out before. */
+export async function freePort() {
+  for (;;) {
+    const port = await new Promise((resolve, reject) => {
+      const srv = net.createServer();
+      srv.unref();
+      srv.once('error', reject);
+      srv.listen(0, '127.0.0.1', () => {
+        const { port: p } = srv.address();
+        srv.close(() => resolve(p));
+      });
     });
-  });
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
 }
 
 /** `count` distinct free ports. */

@@ -63,6 +63,24 @@ async function lbApi(method, body) {
   return json.result;
 }
 
+/**
+ * Publishes through nginx with an idempotency key, retrying a 502: nginx does
+ * not pass a POST it has sent to a node that died (its kept-alive upstream
+ * connection reset) to the other node, so an app publishing during a node's
+ * death retries, and the key makes the retry safe.
+ */
+async function lbPublishRetry(body, attempts = 5) {
+  const req = { ...body, idempotency_key: uniq('idem') };
+  for (let i = 1; ; i++) {
+    try {
+      return await lbApi('publish', req);
+    } catch (err) {
+      if (i >= attempts || !/-> HTTP 502 /.test(err.message)) throw err;
+      await sleep(100);
+    }
+  }
+}
+
 /** A client connected through nginx; returns {c, ctx, nodeUid}. */
 async function lbClient(user, opts = {}) {
   const c = node('node-a').newClient({ label: `${user}@nginx`, url: LB_WS, token: cluster.token(user), ...opts });
@@ -163,6 +181,7 @@ test('nginx 2. SockJS through the sticky upstream: every request of a polling se
   }
   await waitUntil(() => sjClients.every((c) => c.pubs.length === 5 + sjClients.length), {
     what: `every SockJS client to get 5 API publications and ${sjClients.length} client ones (${sjClients.map((c) => c.pubs.length)})`,
+    clients: sjClients,
   });
   for (const c of sjClients) {
     assert.deepEqual(c.pubs.slice(0, 5).map((p) => p.data.n), [1, 2, 3, 4, 5]);
@@ -191,6 +210,7 @@ test('nginx 2. SockJS through the sticky upstream: every request of a polling se
   }
   await waitUntil(() => hs.every((c) => c.pubs.length === hs.length) && sjClients.every((c) => c.pubs.length === 9 + hs.length), {
     what: `the http_stream publications everywhere (${hs.map((c) => c.pubs.length)} / ${sjClients.map((c) => c.pubs.length)})`,
+    clients: [...sjClients, ...hs],
   });
 });
 
@@ -227,7 +247,7 @@ test('nginx 3. a node is killed: its clients reconnect through nginx to the othe
   node(victimName).kill('SIGKILL');
   await Promise.all(lost);
   const sent = [];
-  for (let n = 2; n <= 4; n++) sent.push((await lbApi('publish', { channel, data: { n } })).offset);
+  for (let n = 2; n <= 4; n++) sent.push((await lbPublishRetry({ channel, data: { n } })).offset);
   assert.deepEqual(sent, [r1.offset + 1, r1.offset + 2, r1.offset + 3], `offsets through nginx after the kill: ${JSON.stringify(sent)}`);
   for (const x of victims) assert.equal(x.c.state, 'connecting', 'test precondition: the victims are still reconnecting after pubs 2..4');
 
@@ -251,6 +271,6 @@ test('nginx 3. a node is killed: its clients reconnect through nginx to the othe
 
   // Live again, through nginx, on the survivor.
   const p5 = victims.map((x) => waitFor(x.sub, 'publication', { filter: (p) => p.data.n === 5, what: 'live pub 5 after recovery', clients: [x.c] }));
-  await lbApi('publish', { channel, data: { n: 5 } });
+  await lbPublishRetry({ channel, data: { n: 5 } });
   await Promise.all(p5);
 });
