@@ -63,7 +63,33 @@ func main() {
 	flag.StringVar(&out, "out", "", "also append the result line to this file")
 	serverCPU := flag.Int("server-cpu", -1, "CPU the server is pinned to, to report how busy it was (the kernel's network work included)")
 	cpuprofile := flag.String("cpuprofile", "", "write the load generator's CPU profile to this file")
+	pubProcess := flag.Bool("publisher-process", true, "fanout: publish from a process of its own, so that the readers of thousands of connections do not delay the publishers in one Go scheduler")
+	role := flag.String("role", "", `"publisher": only publish, as the publisher process of a fanout run with the same flags, and print what it did (internal)`)
 	flag.Parse()
+	if *role == "publisher" {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		res, err := loadgen.RunPublisher(ctx, cfg)
+		stop()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "loadgen publisher:", err)
+			os.Exit(1)
+		}
+		line, _ := json.Marshal(res)
+		fmt.Println(string(line))
+		return
+	} else if *role != "" {
+		fmt.Fprintf(os.Stderr, "loadgen: unknown -role %q\n", *role)
+		os.Exit(2)
+	}
+	if *pubProcess && cfg.Scenario == "fanout" {
+		self, err := os.Executable()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "loadgen:", err)
+			os.Exit(2)
+		}
+		// The same flags; the last of a repeated flag wins.
+		cfg.PublisherCmd = append(append([]string{self}, os.Args[1:]...), "-role=publisher", "-cpuprofile=", "-out=", "-progress=false")
+	}
 	if *serverCPU >= 0 {
 		cfg.ServerCPUs = []int{*serverCPU}
 	}

@@ -82,6 +82,10 @@ type Config struct {
 	DialTimeout     time.Duration
 	// Timeout bounds the whole run.
 	Timeout time.Duration
+	// PublisherCmd, when set, runs the publishing (fanout) in a process of
+	// its own: the command line of a load generator that calls RunPublisher
+	// with this configuration and prints its PublisherResult (pubproc.go).
+	PublisherCmd []string
 	// Progress shows progress bars on Log when it is a terminal.
 	Progress bool
 	// Log receives progress bars and notes (default os.Stderr).
@@ -155,18 +159,20 @@ type Result struct {
 	Delivered    int64   `json:"delivered,omitempty"`
 	// Messages is how many WebSocket messages carried the deliveries;
 	// PubsPerMessage how many publications one carried on average.
-	Messages       int64        `json:"messages,omitempty"`
-	PubsPerMessage float64      `json:"pubs_per_message,omitempty"`
-	Lost           int64        `json:"lost"`
-	Extra          int64        `json:"extra,omitempty"`
-	Disconnected   int          `json:"disconnected,omitempty"`
-	DisconnectWhy  []string     `json:"disconnect_reasons,omitempty"`
-	Unsubscribed   int64        `json:"unsubscribed,omitempty"`
-	PublishS       float64      `json:"publish_s,omitempty"`
-	DurationS      float64      `json:"duration_s,omitempty"`
-	PublishesPerS  float64      `json:"publishes_per_s,omitempty"`
-	DeliveriesPerS float64      `json:"deliveries_per_s,omitempty"`
-	LatencyMS      *Percentiles `json:"latency_ms,omitempty"`
+	Messages       int64    `json:"messages,omitempty"`
+	PubsPerMessage float64  `json:"pubs_per_message,omitempty"`
+	Lost           int64    `json:"lost"`
+	Extra          int64    `json:"extra,omitempty"`
+	Disconnected   int      `json:"disconnected,omitempty"`
+	DisconnectWhy  []string `json:"disconnect_reasons,omitempty"`
+	Unsubscribed   int64    `json:"unsubscribed,omitempty"`
+	PublishS       float64  `json:"publish_s,omitempty"`
+	// PublisherProcess: the publications came from a process of their own.
+	PublisherProcess bool         `json:"publisher_process,omitempty"`
+	DurationS        float64      `json:"duration_s,omitempty"`
+	PublishesPerS    float64      `json:"publishes_per_s,omitempty"`
+	DeliveriesPerS   float64      `json:"deliveries_per_s,omitempty"`
+	LatencyMS        *Percentiles `json:"latency_ms,omitempty"`
 
 	Churners   int          `json:"churners,omitempty"`
 	Cycles     int64        `json:"cycles,omitempty"`

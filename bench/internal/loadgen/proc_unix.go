@@ -28,11 +28,16 @@ func RaiseNoFile(want uint64) (uint64, error) {
 	return lim.Cur, nil
 }
 
-// SelfCPU returns the user+system CPU time this process has used.
+// SelfCPU returns the user+system CPU time this process and its ended
+// children (a publisher process) have used.
 func SelfCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
+	var total time.Duration
+	for _, who := range []int{syscall.RUSAGE_SELF, syscall.RUSAGE_CHILDREN} {
+		var ru syscall.Rusage
+		if err := syscall.Getrusage(who, &ru); err != nil {
+			return 0
+		}
+		total += time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	return total
 }

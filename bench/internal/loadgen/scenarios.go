@@ -105,15 +105,7 @@ func runFanout(ctx context.Context, cfg *Config, r *Result) error {
 		o.closeAll(r)
 		return err
 	}
-	pub := &publisher{
-		workers: cfg.Publishers,
-		total:   cfg.Publications,
-		perSec:  cfg.Rate,
-		call: func(ctx context.Context, k int, buf []byte) ([]byte, error) {
-			buf = appendData(buf[:0], time.Now().UnixNano(), uint64(k), cfg.Payload)
-			return buf, api.Publish(ctx, cfg.Channel, buf)
-		},
-	}
+	pub := fanoutPublisher(cfg, api)
 	r.Publications = cfg.Publications
 	deliver(ctx, cfg, r, o, conns, pub, int64(cfg.Publications)*int64(len(conns)), func(ok int64) int64 { return ok * int64(len(conns)) })
 	r.LatencyMS = Summarize(rec.Merge())
@@ -146,10 +138,8 @@ func deliver(ctx context.Context, cfg *Config, r *Result, o *opened, conns []*Co
 		}()
 	}
 	m := startMeter(cfg)
-	t0 := time.Now()
-	pub.deadline = t0.Add(cfg.Duration)
-	ok, failed, firstErr := pub.run(ctx)
-	pubDur := time.Since(t0)
+	ok, failed, firstErr, t0, pubDur := publish(ctx, cfg, pub)
+	r.PublisherProcess = len(cfg.PublisherCmd) > 0
 	r.APICalls, r.APIErrors = int(ok), int(failed)
 	if firstErr != nil {
 		r.errorf("%d API calls failed, first: %v", failed, firstErr)
