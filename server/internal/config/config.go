@@ -290,7 +290,7 @@ func Default() Config {
 			CommandsBurst:          200,
 			MaxPublicationSize:     65536,
 			MaxQueueSize:           1 << 20,
-			MaxWriteLag:            duration.Duration(3 * time.Millisecond),
+			MaxWriteLag:            duration.Duration(2 * time.Millisecond),
 			HistoryMaxLimit:        1000,
 			PresenceUpdateInterval: seconds(25),
 			PresenceTTL:            seconds(60),

@@ -78,7 +78,7 @@ func TestDefault(t *testing.T) {
 		cl.MaxChannelLength != 255 || cl.MaxSubscriptions != 128 || cl.MaxQueueSize != 1048576 ||
 		cl.HistoryMaxLimit != 1000 || cl.PresenceUpdateInterval.D() != 25*time.Second ||
 		cl.PresenceTTL.D() != 60*time.Second || cl.MaxConnectionsPerUser != 0 || cl.MaxCommandsPerSecond != 100 ||
-		cl.CommandsBurst != 200 || cl.MaxPublicationSize != 65536 {
+		cl.CommandsBurst != 200 || cl.MaxPublicationSize != 65536 || cl.MaxWriteLag.D() != 2*time.Millisecond {
 		t.Fatalf("client defaults: %+v", cl)
 	}
 	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "no projects") {
