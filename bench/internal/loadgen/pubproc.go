@@ -42,7 +42,7 @@ func RunPublisher(ctx context.Context, cfg Config) (*PublisherResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	pub := fanoutPublisher(&cfg, api)
+	pub := channelPublisher(&cfg, api)
 	start := time.Now()
 	pub.deadline = start.Add(cfg.Duration)
 	ok, failed, firstErr := pub.run(ctx)
@@ -53,8 +53,8 @@ func RunPublisher(ctx context.Context, cfg Config) (*PublisherResult, error) {
 	return res, nil
 }
 
-// fanoutPublisher publishes cfg.Publications into cfg.Channel.
-func fanoutPublisher(cfg *Config, api *API) *publisher {
+// channelPublisher publishes cfg.Publications into cfg.Channel (fanout, churn).
+func channelPublisher(cfg *Config, api *API) *publisher {
 	return &publisher{
 		workers: cfg.Publishers,
 		total:   cfg.Publications,

@@ -105,7 +105,7 @@ func runFanout(ctx context.Context, cfg *Config, r *Result) error {
 		o.closeAll(r)
 		return err
 	}
-	pub := fanoutPublisher(cfg, api)
+	pub := channelPublisher(cfg, api)
 	r.Publications = cfg.Publications
 	deliver(ctx, cfg, r, o, conns, pub, int64(cfg.Publications)*int64(len(conns)), func(ok int64) int64 { return ok * int64(len(conns)) })
 	r.LatencyMS = Summarize(rec.Merge())
@@ -263,15 +263,7 @@ func runChurn(ctx context.Context, cfg *Config, r *Result) error {
 		o.closeAll(r)
 		return err
 	}
-	pub := &publisher{
-		workers: cfg.Publishers,
-		total:   cfg.Publications,
-		perSec:  cfg.Rate,
-		call: func(ctx context.Context, k int, buf []byte) ([]byte, error) {
-			buf = appendData(buf[:0], time.Now().UnixNano(), uint64(k), cfg.Payload)
-			return buf, api.Publish(ctx, cfg.Channel, buf)
-		},
-	}
+	pub := channelPublisher(cfg, api)
 
 	// The churners run while the publisher does (deliver returns after it and the drain).
 	cycleLat := NewRecorder()
