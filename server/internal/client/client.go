@@ -501,10 +501,19 @@ func (c *Client) ServerRefresh(opts node.RefreshOptions) {
 
 // expiry converts an expiry time to the wire's expires/ttl pair.
 func expiry(expireAt int64) (bool, uint32) {
+	return expiryAt(expireAt, time.Now())
+}
+
+// expiryAt is expiry at now. The ttl is the whole seconds left, rounded
+// down: a client refreshes ttl seconds after the reply, and rounding up
+// (expireAt minus the current second) told it to refresh up to a second
+// after the token had expired, leaving only the grace delay for the round
+// trip.
+func expiryAt(expireAt int64, now time.Time) (bool, uint32) {
 	if expireAt <= 0 {
 		return false, 0
 	}
-	ttl := expireAt - time.Now().Unix()
+	ttl := int64(time.Unix(expireAt, 0).Sub(now) / time.Second)
 	if ttl < 1 {
 		ttl = 1
 	}
